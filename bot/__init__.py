@@ -1,0 +1,1 @@
+"""Adapters over the engine: settings, CLI, REPL, Discord bot, evaluation."""

@@ -1,0 +1,246 @@
+"""From a question to ranked, cited passages, and the engine the adapters call."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from index.answer import compose_answer
+from index.chunking import ChunkingConfig, chunk_document
+from index.errors import QuestionError
+from index.loading import Skipped, decode, load_documents
+from index.models import Answer, Chunk, Document, Passage, SourceInfo, TermContribution
+from index.scoring import BM25Scorer
+from index.tokenize import tokenize
+
+T = TypeVar("T")
+Track = Callable[[Iterable[T]], Iterable[T]]
+
+
+def _untracked(items: Iterable[T]) -> Iterable[T]:
+    return items
+
+
+class EngineConfig(BaseModel):
+    """How questions are searched and answered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    k: int = Field(5, ge=1, le=100, description="passages shown for a question")
+    abstain_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="abstain when the best passage holds less than this share of the "
+        "question's informative (IDF-weighted) words",
+    )
+    max_question_chars: int = Field(2000, ge=10, description="longest question accepted")
+    followup_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="weight of earlier turns' words in a follow-up"
+    )
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="sentences in an answer")
+
+
+@dataclass
+class Index:
+    """Chunks and the BM25 scorer over them; chunk ids are positions in ``chunks``."""
+
+    root: Path
+    chunks: Sequence[Chunk]
+    scorer: BM25Scorer
+    config: ChunkingConfig
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def sources(self) -> list[SourceInfo]:
+        counts: dict[str, int] = {}
+        for chunk in self.chunks:
+            counts[chunk.source] = counts.get(chunk.source, 0) + 1
+        return [SourceInfo(source=s, chunks=n) for s, n in counts.items()]
+
+
+def build_index(
+    root: Path,
+    config: ChunkingConfig,
+    documents: Sequence[Document] | None = None,
+    track: Track[Document] = _untracked,
+) -> Index:
+    """Load (unless ``documents`` are given), chunk and index a folder."""
+    skipped: list[Skipped] = []
+    if documents is None:
+        loaded = load_documents(root)
+        documents, skipped = loaded.documents, loaded.skipped
+    chunks: list[Chunk] = []
+    for doc in track(documents):
+        chunks.extend(chunk_document(doc, config, first_id=len(chunks)))
+    scorer = BM25Scorer.build(tokenize(c.text) for c in chunks)
+    return Index(root=root, chunks=chunks, scorer=scorer, config=config, skipped=skipped)
+
+
+class Conversation:
+    """The questions asked so far in one conversation, newest last."""
+
+    def __init__(self, max_turns: int = 3) -> None:
+        self.turns: deque[str] = deque(maxlen=max_turns)
+
+    def add(self, question: str) -> None:
+        self.turns.append(question)
+
+    def clear(self) -> None:
+        self.turns.clear()
+
+    @property
+    def history(self) -> tuple[str, ...]:
+        return tuple(self.turns)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question's terms and their weights (earlier turns' terms weigh less)."""
+
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+
+
+class Engine:
+    """Answers questions over one index. Immutable once built, so it can be swapped."""
+
+    def __init__(self, index: Index, config: EngineConfig | None = None) -> None:
+        self.index = index
+        self.config = config or EngineConfig()
+
+    # -- questions -------------------------------------------------------------------
+
+    def query(self, question: str, history: Sequence[str] = ()) -> Query:
+        """The weighted terms to search for; raises QuestionError for unusable input."""
+        if not question or not question.strip():
+            raise QuestionError("the question is empty: type a question about the documents")
+        limit = self.config.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(
+                f"the question is {len(question):,} characters long; the limit is {limit:,} "
+                "(DOCQA_MAX_QUESTION_CHARS): ask something shorter"
+            )
+        terms = tokenize(question)
+        weights = [1.0] * len(terms)
+        seen = set(terms)
+        for earlier in reversed(history):
+            for term in tokenize(earlier):
+                if term not in seen:
+                    seen.add(term)
+                    terms.append(term)
+                    weights.append(self.config.followup_weight)
+        if not terms:
+            raise QuestionError(
+                "the question has no searchable words (only stopwords or punctuation): "
+                "ask with the words the documents would use"
+            )
+        return Query(tuple(terms), tuple(weights))
+
+    def retrieve(
+        self, question: str, k: int | None = None, history: Sequence[str] = ()
+    ) -> list[Passage]:
+        """The ``k`` best passages that share a word with the question, best first."""
+        return self._retrieve(self.query(question, history), k)
+
+    def _retrieve(self, query: Query, k: int | None) -> list[Passage]:
+        k = self.config.k if k is None else k
+        scorer = self.index.scorer
+        hits = scorer.top_k(query.terms, k, query.weights)
+        passages = []
+        for chunk_id, score in hits:
+            chunk = self.index.chunks[chunk_id]
+            matched = tuple(
+                dict.fromkeys(t for t in query.terms if scorer.term_frequency(t, chunk_id))
+            )
+            passages.append(
+                Passage(
+                    chunk_id=chunk_id,
+                    source=chunk.source,
+                    start_line=chunk.start_line,
+                    end_line=chunk.end_line,
+                    page=chunk.page,
+                    heading=chunk.heading,
+                    text=chunk.text,
+                    score=score,
+                    matched_terms=matched,
+                )
+            )
+        return passages
+
+    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        """Retrieve, then answer verbatim from the passages or abstain."""
+        query = self.query(question, history)
+        passages = self._retrieve(query, k)
+        return compose_answer(
+            question,
+            query.terms,
+            query.weights,
+            passages,
+            idf=self._idf,
+            threshold=self.config.abstain_threshold,
+            max_sentences=self.config.max_answer_sentences,
+        )
+
+    def _idf(self, term: str) -> float:
+        idf = self.index.scorer.idf_of(term)
+        return self.index.scorer.unseen_idf() if idf is None else idf
+
+    def explain(
+        self, question: str, chunk_id: int, history: Sequence[str] = ()
+    ) -> list[TermContribution]:
+        """What each query term added to one chunk's score; they sum to the score."""
+        query = self.query(question, history)
+        scorer = self.index.scorer
+        rows: dict[str, TermContribution] = {}
+        for term, weight in zip(query.terms, query.weights):
+            if term in rows:  # a repeated term adds again, as in rank-bm25
+                prev = rows[term]
+                extra = scorer.contribution(term, chunk_id, weight)
+                rows[term] = prev.model_copy(
+                    update={"weight": prev.weight + weight, "score": prev.score + extra}
+                )
+                continue
+            idf = scorer.idf_of(term)
+            rows[term] = TermContribution(
+                term=term,
+                weight=weight,
+                idf=idf if idf is not None else 0.0,
+                tf=scorer.term_frequency(term, chunk_id),
+                score=scorer.contribution(term, chunk_id, weight),
+            )
+        return list(rows.values())
+
+    # -- documents -------------------------------------------------------------------
+
+    def sources(self) -> list[SourceInfo]:
+        return self.index.sources()
+
+    def source_lines(self, passage: Passage, around: int = 2) -> list[tuple[int, str, bool]]:
+        """The cited lines of the file plus ``around`` lines each side, as
+        ``(line number, text, inside the citation)``; a PDF gives its page's lines."""
+        path = self.index.root / passage.source
+        if passage.page is not None:
+            from index.loading import load_file
+
+            doc = load_file(self.index.root, path, passage.source)
+            if isinstance(doc, Skipped):
+                return []
+            pages = doc.text.split("\n\f\n")
+            lines = pages[passage.page - 1].split("\n") if passage.page <= len(pages) else []
+        else:
+            try:
+                text = decode(path.read_bytes())
+            except OSError:
+                return []
+            lines = (text or "").split("\n")
+        first = max(1, passage.start_line - around)
+        last = min(len(lines), passage.end_line + around)
+        return [
+            (n, lines[n - 1], passage.start_line <= n <= passage.end_line)
+            for n in range(first, last + 1)
+        ]
