@@ -58,7 +58,8 @@ def _candidates(
     seen: set[tuple[str, str]] = set()
     for n, passage in enumerate(passages, start=1):
         for a, b in passage_sentences(passage.text):
-            text = passage.text[a:b]
+            # hard-wrapped lines read as one sentence; the words stay verbatim
+            text = " ".join(passage.text[a:b].split())
             key = (passage.source, text)
             if key in seen:  # overlapping chunks repeat sentences
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -125,7 +125,7 @@ def _cut_long(text: str, sentence: Sentence, size: int) -> Iterator[Sentence]:
         while start < sentence.end and text[start].isspace():
             start += 1
     if start < sentence.end:
-        yield Sentence(start, sentence.end, sentence.block)
+        yield replace(sentence, start=start)
 
 
 def _sections(doc: Document, sentences: Iterable[Sentence]) -> Iterator[list[Sentence]]:

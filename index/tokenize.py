@@ -8,6 +8,7 @@ stopwords dropped, Snowball (Porter2) stems from PyStemmer. Numbers survive as t
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 import Stemmer
@@ -43,8 +44,16 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 _stemmer = Stemmer.Stemmer("english")
 
 
+def _fold(word: str) -> str:
+    """Drop accents ("café" → "cafe") so a question typed without them still matches."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def _normalize(word: str) -> str:
     word = word.lower()
+    if not word.isascii():
+        word = _fold(word)
     if "," in word and _THOUSANDS.match(word):
         return word.replace(",", "")
     return word
@@ -71,7 +80,7 @@ def tokenize(text: str) -> list[str]:
 
 def fingerprint() -> str:
     """Changes whenever the tokenizer would give other terms (saved indexes check it)."""
-    return f"tokenize-v1:pystemmer-english:stop{len(STOPWORDS)}"
+    return f"tokenize-v2:pystemmer-english:stop{len(STOPWORDS)}"
 
 
 class _TermCache(dict[str, str]):
@@ -99,6 +108,9 @@ def tokenize_many(texts: Iterable[str]) -> Iterator[list[str]]:
     for text in texts:
         if len(cache) > _CACHE_LIMIT:
             cache = _TermCache()
-        words = _TOKEN.findall(text.translate(_APOSTROPHES))
+        # the apostrophes we translate are all outside ASCII
+        if not text.isascii():
+            text = text.translate(_APOSTROPHES)
+        words = _TOKEN.findall(text)
         # filter(None, ...) drops the stopwords' empty terms; all of it runs in C
         yield list(filter(None, map(cache.__getitem__, words)))
