@@ -217,6 +217,12 @@ def _text_blocks(
     return blocks
 
 
+def text_document(source: str, text: str, markdown: bool = False) -> Document:
+    """A Document from text that is not in a file (a BEIR corpus record, a test): lines
+    and paragraphs as a .txt (or .md) file with that text would give."""
+    return _load_text(source, text.replace("\r\n", "\n").replace("\r", "\n"), markdown)
+
+
 def _load_text(source: str, text: str, markdown: bool) -> Document:
     return Document(
         source=source,
