@@ -111,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"docqa: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings_level, format="docqa: %(message)s", stream=sys.stderr)
+    # pypdf warns about every quirk of a PDF; our loader already says, in one line, when a
+    # PDF cannot be used
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         return int(args.func(args))
     except (QuestionError, SettingsError) as exc:

@@ -129,12 +129,16 @@ def _cut_long(text: str, sentence: Sentence, size: int) -> Iterator[Sentence]:
 
 
 def _sections(doc: Document, sentences: Iterable[Sentence]) -> Iterator[list[Sentence]]:
-    """Runs of sentences between headings; a heading opens the run it belongs to."""
+    """Runs of sentences between headings (a heading opens the run it belongs to) and,
+    in a PDF, within one page, so that a citation names one page."""
     run: list[Sentence] = []
+    page: int | None = None
     for sentence in sentences:
-        if sentence.is_heading and run:
+        this_page = doc.locate(sentence.start)[1]
+        if run and (sentence.is_heading or this_page != page):
             yield run
             run = []
+        page = this_page
         run.append(sentence)
     if run:
         yield run
