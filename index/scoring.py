@@ -41,6 +41,92 @@ def _smallest_uint(max_value: int) -> type[np.unsignedinteger]:
     return np.uint64
 
 
+class PostingsBuilder:
+    """Collects postings chunk by chunk, then builds a ``BM25Scorer``.
+
+    Chunks come either as tokens (``add``) or as postings already counted against this
+    builder's vocabulary (``add_postings``, what an incremental update keeps of the
+    unchanged files), in the order their ids should follow.
+    """
+
+    def __init__(self, vocab: dict[str, int] | None = None) -> None:
+        # A dict that numbers a new term on first sight, so mapping a chunk's tokens to
+        # term ids runs in C (map + Counter) instead of a Python loop per token.
+        self.vocab: defaultdict[str, int] = defaultdict(None, vocab or {})
+        self.vocab.default_factory = self.vocab.__len__
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._terms = array("i")
+        self._tfs = array("i")
+        self._per_doc = array("i")
+        self._doc_len = array("i")
+
+    def add(self, tokens: Sequence[str]) -> None:
+        counts = Counter(map(self.vocab.__getitem__, tokens))
+        self._terms.extend(counts.keys())
+        self._tfs.extend(counts.values())
+        self._per_doc.append(len(counts))
+        self._doc_len.append(len(tokens))
+
+    def add_many(self, corpus: Iterable[Sequence[str]]) -> None:
+        term_of = self.vocab.__getitem__
+        terms, tfs = self._terms, self._tfs
+        per_doc, doc_len = self._per_doc, self._doc_len
+        for tokens in corpus:  # add() inlined: this loop runs once per chunk
+            counts = Counter(map(term_of, tokens))
+            terms.extend(counts.keys())
+            tfs.extend(counts.values())
+            per_doc.append(len(counts))
+            doc_len.append(len(tokens))
+
+    def add_postings(
+        self, terms: np.ndarray, tfs: np.ndarray, per_doc: np.ndarray, doc_len: np.ndarray
+    ) -> None:
+        """Append chunks given chunk by chunk, as ``BM25Scorer.doc_postings`` returns."""
+        self._flush()
+        self._parts.append(
+            (
+                terms.astype(np.int32, copy=False),
+                tfs.astype(np.int32, copy=False),
+                per_doc.astype(np.int32, copy=False),
+                doc_len.astype(np.int32, copy=False),
+            )
+        )
+
+    def _flush(self) -> None:
+        if len(self._per_doc):
+            self._parts.append(
+                (
+                    np.frombuffer(self._terms, dtype=np.int32),
+                    np.frombuffer(self._tfs, dtype=np.int32),
+                    np.frombuffer(self._per_doc, dtype=np.int32),
+                    np.frombuffer(self._doc_len, dtype=np.int32),
+                )
+            )
+            self._terms, self._tfs = array("i"), array("i")
+            self._per_doc, self._doc_len = array("i"), array("i")
+
+    def build(self) -> BM25Scorer:
+        self._flush()
+        columns = [
+            np.concatenate([part[i] for part in self._parts])
+            if self._parts
+            else np.zeros(0, dtype=np.int32)
+            for i in range(4)
+        ]
+        self._parts = []
+        terms, tfs, per_doc, doc_len = columns
+        vocab = dict(self.vocab)
+        df = np.bincount(terms, minlength=len(vocab))
+        if not df.all():
+            # terms whose chunks were all removed: rank-bm25 would not know them (IDF 0),
+            # so they leave the vocabulary and the other ids close up
+            kept = df > 0
+            new_id = np.cumsum(kept) - 1
+            terms = new_id[terms].astype(np.int32)
+            vocab = {t: int(new_id[i]) for t, i in vocab.items() if kept[i]}
+        return BM25Scorer.from_postings(vocab, terms, tfs, per_doc, doc_len)
+
+
 class BM25Scorer:
     """Term postings (chunk ids and term frequencies) plus per-chunk length norms.
 
@@ -83,28 +169,9 @@ class BM25Scorer:
         ``corpus`` may be a generator: each chunk's tokens are counted and dropped, so
         the token lists of a large corpus never need to be in memory together.
         """
-        # A dict that numbers a new term on first sight, so mapping a chunk's tokens to
-        # term ids runs in C (map + Counter) instead of a Python loop per token.
-        vocab: defaultdict[str, int] = defaultdict()
-        vocab.default_factory = vocab.__len__
-        term_of = vocab.__getitem__
-        terms = array("i")
-        tfs = array("i")
-        per_doc = array("i")
-        doc_len = array("i")
-        for tokens in corpus:
-            counts = Counter(map(term_of, tokens))
-            terms.extend(counts.keys())
-            tfs.extend(counts.values())
-            per_doc.append(len(counts))
-            doc_len.append(len(tokens))
-        return cls.from_postings(
-            dict(vocab),
-            np.frombuffer(terms, dtype=np.int32),
-            np.frombuffer(tfs, dtype=np.int32),
-            np.frombuffer(per_doc, dtype=np.int32),
-            np.frombuffer(doc_len, dtype=np.int32),
-        )
+        builder = PostingsBuilder()
+        builder.add_many(corpus)
+        return builder.build()
 
     @classmethod
     def from_postings(
@@ -116,26 +183,32 @@ class BM25Scorer:
         doc_len: np.ndarray,
     ) -> BM25Scorer:
         """Build from postings listed chunk by chunk: ``postings_per_doc[d]`` pairs of
-        (term id, term frequency) for chunk ``d``, in chunk order."""
+        (term id, term frequency) for chunk ``d``, in chunk order.
+
+        Every term of ``vocab`` must have a posting (``PostingsBuilder`` drops the others).
+        """
         n_terms = len(vocab)
         docs = np.repeat(
             np.arange(len(postings_per_doc), dtype=np.int32), postings_per_doc
         )
+        max_tf = int(tfs.max()) if len(tfs) else 0
+        tfs = tfs.astype(_smallest_uint(max_tf))
         # a stable sort by term keeps each term's chunk ids ascending
         order = np.argsort(terms, kind="stable")
         indptr = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
-        max_tf = int(tfs.max()) if len(tfs) else 0
         return cls(
             vocab,
             indptr,
             docs[order],
-            tfs[order].astype(_smallest_uint(max_tf)),
+            tfs[order],
             np.ascontiguousarray(doc_len, dtype=np.int32),
         )
 
     def doc_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The postings chunk by chunk: ``(term ids, tfs, postings per chunk)``.
+
+        Feed a range of chunks of it to ``PostingsBuilder(scorer.vocab).add_postings``.
 
         The inverse of ``from_postings``; incremental updates drop and append chunks in
         this form without tokenizing the unchanged ones again.

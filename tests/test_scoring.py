@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from rank_bm25 import BM25Plus
 
 from index import scoring
-from index.scoring import BM25Scorer
+from index.scoring import BM25Scorer, PostingsBuilder
 
 # A small alphabet makes repeated terms, shared terms and ties common; "zz" is never in a
 # corpus, so every question may hold a term the index has not seen.
@@ -109,6 +109,35 @@ def test_doc_postings_round_trip(corpus: list[list[str]]) -> None:
     assert np.array_equal(again.indptr, scorer.indptr)
     assert np.array_equal(again.doc_ids, scorer.doc_ids)
     assert np.array_equal(again.tfs, scorer.tfs)
+
+
+@FAST
+@given(old=scorable, keep=st.lists(st.booleans(), min_size=12, max_size=12), new=corpora)
+def test_rebuilding_from_kept_postings_equals_a_fresh_build(
+    old: list[list[str]], keep: list[bool], new: list[list[str]]
+) -> None:
+    # what an incremental update does: keep some chunks' postings, drop the others (and
+    # with them terms no chunk holds any more), tokenize only the new chunks
+    scorer = BM25Scorer.build(old)
+    terms, tfs, per_doc = scorer.doc_postings()
+    starts = np.concatenate([[0], np.cumsum(per_doc)])
+    builder = PostingsBuilder(scorer.vocab)
+    kept_chunks = []
+    for doc_id, tokens in enumerate(old):
+        if keep[doc_id]:
+            lo, hi = starts[doc_id], starts[doc_id + 1]
+            builder.add_postings(
+                terms[lo:hi], tfs[lo:hi], per_doc[doc_id : doc_id + 1], scorer.doc_len[doc_id : doc_id + 1]
+            )
+            kept_chunks.append(tokens)
+    for tokens in new:
+        builder.add(tokens)
+    updated = builder.build()
+    fresh = BM25Scorer.build(kept_chunks + new)
+    assert set(updated.vocab) == set(fresh.vocab)
+    for question in (WORDS, ["a", "a", UNKNOWN], ["g"]):
+        assert updated.get_scores(question).tolist() == fresh.get_scores(question).tolist()
+        assert updated.top_k(question, 5) == fresh.top_k(question, 5)
 
 
 def test_three_chunks_matching_chunks_outrank_the_other() -> None:

@@ -1,0 +1,39 @@
+"""tokenize_many, the batch tokenizer the index builds with, gives tokenize's terms."""
+
+from __future__ import annotations
+
+import importlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.tokenize import tokenize, tokenize_many
+
+# index/__init__ re-exports the function tokenize, which hides the module of that name
+tokenize_module = importlib.import_module("index.tokenize")
+
+# Pieces that exercise every rule: numbers with separators, apostrophes (typographic too),
+# stopwords, accents, mixed case, a dotted abbreviation, non-Latin letters.
+PIECES = [
+    "The", "don’t", "don't", "20,000", "97.4", "2024", "U.S.", "Café", "naïve", "İstanbul",
+    "ΟΔΟΣ", "running", "ran", "and", "Microsoft's", "x_y", "—", "!", "\n", " ", "1,23",
+]
+texts = st.lists(
+    st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=30
+).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=st.lists(texts, max_size=8))
+def test_same_terms_as_tokenize(batch: list[str]) -> None:
+    assert list(tokenize_many(batch)) == [tokenize(text) for text in batch]
+
+
+def test_cache_starting_over_changes_nothing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(tokenize_module, "_CACHE_LIMIT", 2)
+    batch = ["Running dogs ran", "the café’s 20,000 dogs", "dogs running"]
+    assert list(tokenize_many(batch)) == [
+        ["run", "dog", "ran"],
+        ["cafe", "20000", "dog"],
+        ["dog", "run"],
+    ]
