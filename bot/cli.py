@@ -102,6 +102,15 @@ def _registrars():  # type: ignore[no-untyped-def]
     return []
 
 
+def setup_logging(level: str) -> None:
+    """docqa's log lines go to stderr as ``docqa: message``; other libraries keep theirs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("docqa: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -110,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"docqa: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings_level, format="docqa: %(message)s", stream=sys.stderr)
+    setup_logging(settings_level)
     # pypdf warns about every quirk of a PDF; our loader already says, in one line, when a
     # PDF cannot be used
     logging.getLogger("pypdf").setLevel(logging.ERROR)

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.settings import Settings
-from bot.terminal import format_answer, format_explain, format_lines, format_passage, format_sources
+from bot.terminal import (
+    format_answer,
+    format_explain,
+    format_lines,
+    format_sources,
+    passage_header,
+)
 from index.errors import DocqaError
 from index.models import Answer
 from index.retrieval import Conversation, Engine
@@ -133,7 +139,7 @@ class Repl:
         n = int(arg)
         passage = self.last.passages[n - 1]
         if name == ":open":
-            self.say(format_passage(n, passage, self.color))
+            self.say(passage_header(n, passage))
             self.say(format_lines(self.engine.source_lines(passage), self.color))
         else:
             rows = self.engine.explain(self.last.question, passage.chunk_id, self.last_history)

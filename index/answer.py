@@ -84,10 +84,13 @@ def select_sentences(
 ) -> list[AnswerSentence]:
     """The sentences that best answer the question, in passage then reading order."""
     term_weights = _term_weights(terms, weights)
-    ranked = sorted(
-        _candidates(passages, term_weights, idf),
-        key=lambda c: (-c.score, c.passage, c.position),
-    )
+    candidates = _candidates(passages, term_weights, idf)
+    # in a follow-up the answer must speak to the new question's own words, not only to
+    # the earlier turns' (which weigh less)
+    top = max(term_weights.values(), default=0.0)
+    own = {t for t, w in term_weights.items() if w == top}
+    candidates = [c for c in candidates if c.terms & own] or candidates
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.passage, c.position))
     if not ranked:
         return []
     chosen = [ranked[0]]
