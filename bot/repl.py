@@ -65,9 +65,11 @@ class Repl:
 
     def run(self) -> int:
         history = self._setup_history()
-        count = sum(s.chunks for s in self.engine.sources())
+        sources = self.engine.sources()
+        count = sum(s.chunks for s in sources)
+        docs = f"{len(sources)} document{'s' if len(sources) != 1 else ''}"
         self.say(
-            f"docqa: {len(self.engine.sources())} documents, {count} chunks from "
+            f"docqa: {docs}, {count} chunks from "
             f"{self.settings.docs_dir}. Ask a question; :help for commands, :quit to leave."
         )
         try:

@@ -34,7 +34,7 @@ def test_question_then_followup_then_reset(seeds_engine: Engine) -> None:
     )
     blocks = out.split("\n")
     assert blocks[0] == (
-        f"docqa: 1 documents, 5 chunks from {SEEDS}. Ask a question; :help for commands, "
+        f"docqa: 1 document, 5 chunks from {SEEDS}. Ask a question; :help for commands, "
         ":quit to leave."
     )
     rejected = (
