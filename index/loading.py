@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TypeVar
 
 from index.errors import NoDocumentsError
 from index.models import Block, Document
@@ -26,6 +27,7 @@ SUPPORTED = ", ".join(sorted({*TEXT_SUFFIXES, *HTML_SUFFIXES, *PDF_SUFFIXES}))
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 Anchor = tuple[int, int, "int | None"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,15 @@ def iter_files(root: Path) -> Iterator[tuple[Path, str]]:
         yield path, source
 
 
-def load_documents(root: Path) -> LoadResult:
-    """Load every supported document under ``root``.
+def _same(items: Iterable[T]) -> Iterable[T]:
+    return items
+
+
+def load_documents(
+    root: Path, track: Callable[[list[tuple[Path, str]]], Iterable[tuple[Path, str]]] = _same
+) -> LoadResult:
+    """Load every supported document under ``root``; ``track`` may wrap the list of files
+    in a progress display.
 
     Raises NoDocumentsError when the folder is missing or gives no usable document.
     """
@@ -78,7 +87,7 @@ def load_documents(root: Path) -> LoadResult:
             "or point DOCQA_DOCS_DIR (or --docs) at another folder"
         )
     result = LoadResult()
-    for path, source in iter_files(root):
+    for path, source in track(list(iter_files(root))):
         loaded = load_file(root, path, source)
         if isinstance(loaded, Skipped):
             log.warning("skipped %s: %s", loaded.source, loaded.reason)

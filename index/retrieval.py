@@ -67,15 +67,16 @@ def build_index(
     root: Path,
     config: ChunkingConfig,
     documents: Sequence[Document] | None = None,
-    track: Track[Document] = _untracked,
+    track: Track[tuple[Path, str]] = _untracked,
 ) -> Index:
-    """Load (unless ``documents`` are given), chunk and index a folder."""
+    """Load (unless ``documents`` are given), chunk and index a folder; ``track`` may wrap
+    the files being loaded in a progress display."""
     skipped: list[Skipped] = []
     if documents is None:
-        loaded = load_documents(root)
+        loaded = load_documents(root, track)
         documents, skipped = loaded.documents, loaded.skipped
     chunks: list[Chunk] = []
-    for doc in track(documents):
+    for doc in documents:
         chunks.extend(chunk_document(doc, config, first_id=len(chunks)))
     scorer = BM25Scorer.build(tokenize(c.text) for c in chunks)
     return Index(root=root, chunks=chunks, scorer=scorer, config=config, skipped=skipped)
