@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from index.answer import compose_answer
 from index.chunking import ChunkingConfig, chunk_document
 from index.errors import QuestionError
-from index.loading import Skipped, decode, load_documents
+from index.loading import PAGE_BREAK, Skipped, decode, load_documents, load_file
 from index.models import Answer, Chunk, Document, Passage, SourceInfo, TermContribution
 from index.scoring import BM25Scorer
 from index.tokenize import tokenize
@@ -226,12 +226,10 @@ class Engine:
         ``(line number, text, inside the citation)``; a PDF gives its page's lines."""
         path = self.index.root / passage.source
         if passage.page is not None:
-            from index.loading import load_file
-
             doc = load_file(self.index.root, path, passage.source)
             if isinstance(doc, Skipped):
                 return []
-            pages = doc.text.split("\n\f\n")
+            pages = doc.text.split(PAGE_BREAK)
             lines = pages[passage.page - 1].split("\n") if passage.page <= len(pages) else []
         else:
             try:
