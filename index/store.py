@@ -680,7 +680,7 @@ class IndexReport:
 
     def line(self) -> str:
         what = {
-            "loaded": "loaded the saved index",
+            "loaded": "loaded the saved index (up to date)",
             "updated": f"updated the saved index ({self.changes.summary()})",
             "built": "built the index",
         }[self.action]

@@ -1,0 +1,134 @@
+"""``docqa index build|status|clear``: the saved index from the command line.
+
+``bot.cli`` registers these with ``add_index_commands(subparsers)``; each handler reads
+the settings, calls ``index.store`` and prints (results on stdout, notices on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.settings import Settings, load_settings
+from index.store import IndexStore, index_status, open_index
+
+T = TypeVar("T")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(docs_dir=args.docs, data_dir=args.data_dir)
+
+
+def _progress(items: Iterable[T]) -> Iterable[T]:
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="indexing", unit="file", leave=False, file=sys.stderr)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Bring the saved index up to date (only added and changed files are read)."""
+    settings = _settings(args)
+    _, report = open_index(
+        settings.docs_dir, settings.data_dir, settings.chunking(), track=_progress, full=args.full
+    )
+    for notice in report.notices:
+        print(f"docqa: {notice}", file=sys.stderr)
+    print(report.line())
+    for label, names in (
+        ("added", report.changes.added),
+        ("changed", report.changes.changed),
+        ("removed", report.changes.removed),
+    ):
+        if names and report.action == "updated":
+            print(f"  {label}: {', '.join(names)}")
+    return 0
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    value = float(n)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _age(seconds: float) -> str:
+    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= length:
+            value = int(seconds // length)
+            break
+    else:
+        unit, value = "second", int(seconds)
+    return f"{value} {unit}{'' if value == 1 else 's'} ago"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show the saved index: documents, chunks, size on disk, age and stale files."""
+    settings = _settings(args)
+    status = index_status(settings.docs_dir, settings.data_dir, settings.chunking())
+    if not status.exists:
+        print(f"no saved index of {settings.docs_dir} in {settings.data_dir}: run docqa index build")
+        return 0
+    print(f"index of {settings.docs_dir}: {status.path}")
+    if status.problem is not None:
+        print(f"unusable: {status.problem} (docqa index build rebuilds it)")
+        return 0
+    created = status.created or time.time()
+    built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))
+    print(f"documents: {status.documents} ({status.skipped} files skipped)")
+    print(f"chunks: {status.chunks}, terms: {status.terms}")
+    print(f"size on disk: {_size(status.size_bytes)}")
+    print(f"built: {built} ({_age(time.time() - created)})")
+    changes = status.changes
+    if not changes.stale:
+        print("stale files: none (up to date)")
+        return 0
+    print(f"stale files: {changes.summary()} (the next start or docqa index build updates it)")
+    for mark, names in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
+        for name in names:
+            print(f"  {mark} {name}")
+    return 0
+
+
+def cmd_clear(args: argparse.Namespace) -> int:
+    """Delete the saved index of the documents folder (the next start rebuilds it)."""
+    settings = _settings(args)
+    store = IndexStore(settings.data_dir, settings.docs_dir)
+    if store.clear():
+        print(f"removed the saved index of {settings.docs_dir} ({store.path})")
+    else:
+        print(f"no saved index of {settings.docs_dir} in {settings.data_dir}")
+    return 0
+
+
+def add_index_commands(subparsers: Any) -> None:
+    """Register ``docqa index ...`` on the CLI's subparsers."""
+    index = subparsers.add_parser(
+        "index",
+        help="build, inspect or delete the saved index",
+        description="The saved index (in DOCQA_DATA_DIR, default .docqa/) lets docqa start "
+        "without re-reading unchanged documents.",
+    )
+    actions = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    for name, handler in (("build", cmd_build), ("status", cmd_status), ("clear", cmd_clear)):
+        action = actions.add_parser(name, help=handler.__doc__, description=handler.__doc__)
+        action.add_argument(
+            "--docs", type=Path, metavar="DIR", help="documents folder (default: DOCQA_DOCS_DIR or seeds/)"
+        )
+        action.add_argument(
+            "--data-dir", type=Path, metavar="DIR", help="data folder (default: DOCQA_DATA_DIR or .docqa/)"
+        )
+        if name == "build":
+            action.add_argument(
+                "--full", action="store_true", help="rebuild from scratch instead of updating"
+            )
+        action.set_defaults(func=handler)
