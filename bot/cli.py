@@ -99,7 +99,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _registrars():  # type: ignore[no-untyped-def]
     """Subcommands that live in their own modules (each adds its parser)."""
-    return []
+    from bot.evaluation import register as eval_register
+
+    return [eval_register]
 
 
 def setup_logging(level: str) -> None:

@@ -1,0 +1,176 @@
+"""BEIR collections for ``docqa eval --beir DIR``: load, index, rank documents, score.
+
+A BEIR folder holds ``corpus.jsonl`` (``{"_id", "title", "text"}`` a line),
+``queries.jsonl`` (``{"_id", "text"}``) and ``qrels.tsv`` or ``qrels/test.tsv``
+(``query-id  corpus-id  score``, a header line first). Each corpus record becomes one
+document whose first line is its title; documents are chunked like any file, and a
+document ranks by its best chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.metrics import average_precision_at_k, mean, mrr_at_k, ndcg_at_k, recall_at_k
+from index.errors import QuestionError
+from index.loading import text_document
+from index.models import Document
+from index.retrieval import Engine
+
+T = TypeVar("T")
+
+DEPTH = 100  # documents ranked per query: enough for recall@100 and map@100
+METRICS = ("ndcg@10", "recall@100", "mrr@10", "map@100")
+
+
+class DatasetError(Exception):
+    """A BEIR folder is missing a file or holds a line that cannot be read."""
+
+
+@dataclass(frozen=True)
+class BeirDataset:
+    """A corpus as ``(doc id, text)`` pairs, the queries, and their judgements."""
+
+    corpus: list[tuple[str, str]]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+    def judged_queries(self) -> list[tuple[str, str]]:
+        """``(query id, text)`` of every query with a judgement, in the queries' order."""
+        return [(qid, text) for qid, text in self.queries.items() if qid in self.qrels]
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise DatasetError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path}: line {number} is not valid JSON: {exc.msg}") from None
+            if not isinstance(record, dict) or "_id" not in record:
+                raise DatasetError(f"{path}: line {number} has no `_id` field")
+            yield number, record
+
+
+def _qrels_path(folder: Path) -> Path:
+    for candidate in (folder / "qrels.tsv", folder / "qrels" / "test.tsv"):
+        if candidate.is_file():
+            return candidate
+    raise DatasetError(
+        f"{folder} has no qrels.tsv or qrels/test.tsv: a BEIR folder holds corpus.jsonl, "
+        "queries.jsonl and the judgements"
+    )
+
+
+def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise DatasetError(f"{path}: line {number} needs query-id, corpus-id and score")
+        try:
+            grade = int(parts[2])
+        except ValueError:
+            if number == 1:  # the header: query-id corpus-id score
+                continue
+            raise DatasetError(f"{path}: line {number}: score {parts[2]!r} is not a whole number")
+        qrels.setdefault(parts[0].strip(), {})[parts[1].strip()] = grade
+    return qrels
+
+
+def load_beir(folder: Path) -> BeirDataset:
+    """Read a BEIR folder; raises DatasetError naming the file and line that is wrong."""
+    if not folder.is_dir():
+        raise DatasetError(f"BEIR folder {folder} does not exist")
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        if not (folder / name).is_file():
+            raise DatasetError(f"{folder} has no {name}: a BEIR folder holds corpus.jsonl, "
+                               "queries.jsonl and qrels.tsv")
+    corpus = []
+    for _, record in _read_jsonl(folder / "corpus.jsonl"):
+        title = str(record.get("title") or "").strip()
+        body = str(record.get("text") or "")
+        corpus.append((str(record["_id"]), f"{title}\n{body}" if title else body))
+    queries = {str(r["_id"]): str(r.get("text") or "") for _, r in _read_jsonl(folder / "queries.jsonl")}
+    qrels = _read_qrels(_qrels_path(folder))
+    if not corpus:
+        raise DatasetError(f"{folder / 'corpus.jsonl'} holds no documents")
+    dataset = BeirDataset(corpus=corpus, queries=queries, qrels=qrels)
+    if not dataset.judged_queries():
+        raise DatasetError(f"{folder}: no query in queries.jsonl has a judgement in the qrels")
+    return dataset
+
+
+def beir_documents(dataset: BeirDataset) -> list[Document]:
+    """One document a corpus record, its source the record's id (records with no text are
+    passed over: they give no chunk)."""
+    return [text_document(doc_id, text) for doc_id, text in dataset.corpus if text.strip()]
+
+
+def rank_documents(engine: Engine, question: str, depth: int = DEPTH) -> list[str]:
+    """Document ids, best first, each ranked by its best chunk; up to ``depth`` of them.
+
+    Chunks are fetched in growing batches until ``depth`` distinct documents are found (or
+    no chunk is left), so a document with many good chunks cannot crowd the others out.
+    """
+    k = depth * 2
+    while True:
+        passages = engine.retrieve(question, k)
+        ranked = list(dict.fromkeys(p.source for p in passages))
+        if len(ranked) >= depth or len(passages) < k:
+            return ranked[:depth]
+        k *= 4
+
+
+@dataclass
+class QueryScore:
+    id: str
+    question: str
+    scores: dict[str, float]
+    latency_ms: float
+    ranked: list[str] = field(default_factory=list)
+
+
+def run_beir(
+    engine: Engine,
+    dataset: BeirDataset,
+    track: Callable[[Iterable[tuple[str, str]]], Iterable[tuple[str, str]]] = lambda x: x,
+) -> list[QueryScore]:
+    """Rank documents for every judged query and score it. A query with no searchable
+    word (only stopwords) ranks nothing and scores 0 on every metric, as trec_eval -c
+    counts judged queries that are missing from the run."""
+    results = []
+    for qid, text in track(dataset.judged_queries()):
+        start = time.perf_counter()
+        try:
+            ranked = rank_documents(engine, text)
+        except QuestionError:
+            ranked = []
+        elapsed = (time.perf_counter() - start) * 1000
+        qrels = dataset.qrels[qid]
+        scores = {
+            "ndcg@10": ndcg_at_k(ranked, qrels, 10),
+            "recall@100": recall_at_k(ranked, qrels, 100),
+            "mrr@10": mrr_at_k(ranked, qrels, 10),
+            "map@100": average_precision_at_k(ranked, qrels, 100),
+        }
+        results.append(QueryScore(qid, text, scores, elapsed, ranked[:10]))
+    return results
+
+
+def beir_metrics(results: list[QueryScore]) -> dict[str, float]:
+    """Each metric's mean over the judged queries."""
+    return {name: mean([r.scores[name] for r in results]) for name in METRICS}
