@@ -193,11 +193,11 @@ def format_calibration(
     """The sweep table, the chosen threshold, the current setting's count and the
     two-fold held-out check."""
     header = ["threshold", "right", "answered ok", "abstained ok", "wrong answer",
-              "missed", "answered unanswerable"]  # fmt: skip
+              "missed", "answered unanswerable", ""]  # fmt: skip
     table_rows = [
         [f"{r.threshold:.2f}", str(r.right), str(r.answered_right), str(r.abstained_right),
-         str(r.answered_wrong), str(r.missed), str(r.answered_unanswerable)]
-        + (["← best"] if r is chosen else [])
+         str(r.answered_wrong), str(r.missed), str(r.answered_unanswerable),
+         "← best" if r is chosen else ""]
         for r in rows
     ]  # fmt: skip
     lines = [

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         150, ge=0, description="characters of whole sentences a chunk repeats from the one before"
     )
     abstain_threshold: float = Field(
-        0.5, ge=0.0, le=1.0, description="answer only when the best passage holds this share "
+        0.45, ge=0.0, le=1.0, description="answer only when the best passage holds this share "
         "of the question's informative words (0 never abstains)"
     )
     max_question_chars: int = Field(2000, ge=10, description="longest question accepted")

@@ -33,7 +33,7 @@ class EngineConfig(BaseModel):
 
     k: int = Field(5, ge=1, le=100, description="passages shown for a question")
     abstain_threshold: float = Field(
-        0.5,
+        0.45,
         ge=0.0,
         le=1.0,
         description="abstain when the best passage holds less than this share of the "
