@@ -125,12 +125,17 @@ def rank_documents(engine: Engine, question: str, depth: int = DEPTH) -> list[st
 
     Chunks are fetched in growing batches until ``depth`` distinct documents are found (or
     no chunk is left), so a document with many good chunks cannot crowd the others out.
+    This asks the scorer for chunk ids rather than ``engine.retrieve`` for passages: a
+    ranking needs no passage text or matched terms, and building hundreds of them per
+    query would be most of the time measured.
     """
+    query = engine.query(question)
+    chunks = engine.index.chunks
     k = depth * 2
     while True:
-        passages = engine.retrieve(question, k)
-        ranked = list(dict.fromkeys(p.source for p in passages))
-        if len(ranked) >= depth or len(passages) < k:
+        hits = engine.index.scorer.top_k(query.terms, k, query.weights)
+        ranked = list(dict.fromkeys(chunks[chunk_id].source for chunk_id, _ in hits))
+        if len(ranked) >= depth or len(hits) < k:
             return ranked[:depth]
         k *= 4
 
