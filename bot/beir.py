@@ -86,7 +86,9 @@ def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
         except ValueError:
             if number == 1:  # the header: query-id corpus-id score
                 continue
-            raise DatasetError(f"{path}: line {number}: score {parts[2]!r} is not a whole number")
+            raise DatasetError(
+                f"{path}: line {number}: score {parts[2]!r} is not a whole number"
+            ) from None
         qrels.setdefault(parts[0].strip(), {})[parts[1].strip()] = grade
     return qrels
 
@@ -104,7 +106,9 @@ def load_beir(folder: Path) -> BeirDataset:
         title = str(record.get("title") or "").strip()
         body = str(record.get("text") or "")
         corpus.append((str(record["_id"]), f"{title}\n{body}" if title else body))
-    queries = {str(r["_id"]): str(r.get("text") or "") for _, r in _read_jsonl(folder / "queries.jsonl")}
+    queries = {
+        str(r["_id"]): str(r.get("text") or "") for _, r in _read_jsonl(folder / "queries.jsonl")
+    }
     qrels = _read_qrels(_qrels_path(folder))
     if not corpus:
         raise DatasetError(f"{folder / 'corpus.jsonl'} holds no documents")

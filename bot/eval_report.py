@@ -24,8 +24,10 @@ def _cut(text: str, width: int) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -51,7 +53,8 @@ def format_metrics(
     """The metrics as a table (with the earlier values when comparing), then the timing."""
     header = ["metric", "value", "counted"] + (["before"] if previous else [])
     rows = [
-        [m.name, f"{m.value:.3f}", m.detail] + ([_delta(m.name, m.value, previous)] if previous else [])
+        [m.name, f"{m.value:.3f}", m.detail]
+        + ([_delta(m.name, m.value, previous)] if previous else [])
         for m in metrics
     ]
     return f"{_table(header, rows)}\n\n{_timing_line(times)}"
@@ -153,7 +156,8 @@ def markdown_report(
     previous: Mapping[str, Any] | None = None,
 ) -> str:
     """The terminal output as Markdown, with whole questions and answers."""
-    out = [f"# {_md(title)}", "", "| metric | value | counted |" + (" before |" if previous else "")]
+    out = [f"# {_md(title)}", ""]
+    out.append("| metric | value | counted |" + (" before |" if previous else ""))
     out.append("| --- | ---: | ---: |" + (" ---: |" if previous else ""))
     for m in metrics:
         extra = f" {_delta(m.name, m.value, previous)} |" if previous else ""
@@ -163,7 +167,8 @@ def markdown_report(
         failed = [r for r in results if not r.passed]
         out += ["", f"## Failed questions ({len(failed)} of {len(results)})", ""]
         if failed:
-            out += ["| id | outcome | question | expected | got |", "| --- | --- | --- | --- | --- |"]
+            out.append("| id | outcome | question | expected | got |")
+            out.append("| --- | --- | --- | --- | --- |")
             out += [
                 f"| {_md(r.id)} | {r.outcome} | {_md(r.question)} | {_md(_expected(r))} "
                 f"| {_md(_got(r))} |"

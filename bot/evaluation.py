@@ -226,7 +226,11 @@ def summarize(results: Sequence[QuestionResult], k: int) -> list[Metric]:
     counted: list[tuple[str, int, int]] = [
         ("answer_accuracy", sum(r.outcome == CORRECT for r in answerable), len(answerable)),
         (f"passage_hit@{k}", sum(r.passage_rank is not None for r in answerable), len(answerable)),
-        (f"source_hit@{k}", sum(r.source_rank is not None for r in with_sources), len(with_sources)),
+        (
+            f"source_hit@{k}",
+            sum(r.source_rank is not None for r in with_sources),
+            len(with_sources),
+        ),
     ]
     metrics = [
         Metric(name, value, f"{num}/{den}")
@@ -409,7 +413,9 @@ def register(subparsers: Any) -> None:
         "-k", type=_positive_int, metavar="N", help="passages per question (default: DOCQA_K)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
-    parser.add_argument("--report", type=Path, metavar="FILE.md", help="also write a Markdown report")
+    parser.add_argument(
+        "--report", type=Path, metavar="FILE.md", help="also write a Markdown report"
+    )
     parser.add_argument(
         "--compare", type=Path, metavar="PREVIOUS.json",
         help="list the questions whose outcome changed since an earlier --json output",

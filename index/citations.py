@@ -26,7 +26,7 @@ def cited_text(doc: Document, start_line: int, end_line: int, page: int | None =
     for a PDF); empty when the document has no such lines."""
     start: int | None = None
     end = len(doc.text)
-    for i, (offset, line, anchor_page) in enumerate(doc.anchors):
+    for offset, line, anchor_page in doc.anchors:
         if anchor_page != page:
             if start is not None:
                 end = offset

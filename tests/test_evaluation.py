@@ -22,7 +22,7 @@ from bot.evaluation import (
     thresholds,
 )
 from bot.questions import EvalQuestion
-from conftest import ROOT, SEEDS
+from conftest import SEEDS
 from index.chunking import ChunkingConfig
 from index.models import Answer, Passage
 from index.retrieval import Engine, EngineConfig, build_index
@@ -339,7 +339,7 @@ def test_compare_lists_changed_outcomes(
         "metrics": {"answer_accuracy": 0.5},
         "questions": [
             {"id": "sued", "question": "Who sued OpenAI?", "outcome": "missed"},
-            {"id": "offer", "question": "How much did Musk offer for OpenAI?", "outcome": "correct"},
+            {"id": "offer", "question": "How much did Musk offer?", "outcome": "correct"},
         ],
     }), encoding="utf-8")  # fmt: skip
     assert _eval(str(qset), "--compare", str(previous)) == 0

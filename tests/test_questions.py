@@ -94,7 +94,10 @@ def test_json_lines_skip_blank_lines(tmp_path: Path) -> None:
             "item 2 (id 'a'): field 'id' repeats the id of item 1: ids must be unique so "
             "reports can be compared",
         ),
-        ("question: ok\n", "expected a list of questions (items starting with `- question:`), got a dict"),
+        (
+            "question: ok\n",
+            "expected a list of questions (items starting with `- question:`), got a dict",
+        ),
         ("", "expected a list of questions (items starting with `- question:`), got nothing"),
         ("[]\n", "the question set is empty: add at least one question"),
         ("- question: [\n", "not valid YAML at line 2, column 1"),
