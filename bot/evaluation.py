@@ -441,6 +441,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _usage("give either a question set (QUESTIONS) or --beir DIR, not both or neither")
     if args.calibrate and args.questions is None:
         return _usage("--calibrate needs a question set: docqa eval --calibrate QUESTIONS")
+    # say so rather than silently ignore an option the mode has no use for
+    mode = "--beir" if args.beir is not None else "--calibrate" if args.calibrate else ""
+    not_for = {"--beir": ("--compare",), "--calibrate": ("--compare", "--report", "--fail-under")}
+    for flag in not_for.get(mode, ()):
+        if getattr(args, flag.removeprefix("--").replace("-", "_")):
+            return _usage(f"{flag} does not apply to {mode}")
     try:
         settings = load_settings(docs_dir=args.docs, k=args.k)
         if args.beir is not None:

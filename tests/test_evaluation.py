@@ -329,6 +329,11 @@ def test_question_set_or_beir_but_not_both(capsys: pytest.CaptureFixture[str]) -
     assert _eval() == 2
     assert "give either a question set (QUESTIONS) or --beir DIR" in capsys.readouterr().err
     assert main(["eval", "--calibrate", "--beir", "x"]) == 2
+    capsys.readouterr()
+    assert main(["eval", "--calibrate", "q.yaml", "--fail-under", "mrr=1"]) == 2
+    assert capsys.readouterr().err == "docqa eval: --fail-under does not apply to --calibrate\n"
+    assert main(["eval", "--beir", "x", "--compare", "before.json"]) == 2
+    assert capsys.readouterr().err == "docqa eval: --compare does not apply to --beir\n"
 
 
 def test_compare_lists_changed_outcomes(
