@@ -99,9 +99,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _registrars():  # type: ignore[no-untyped-def]
     """Subcommands that live in their own modules (each adds its parser)."""
+    from bot.discord_cli import register as discord_register
     from bot.evaluation import register as eval_register
 
-    return [eval_register]
+    return [eval_register, discord_register]
 
 
 def setup_logging(level: str) -> None:

@@ -6,10 +6,10 @@ This is the one place configuration is read; ``.env.example`` lists every field.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.chunking import ChunkingConfig
 from index.retrieval import EngineConfig
@@ -54,6 +54,40 @@ class Settings(BaseSettings):
 
     # Discord (see bot/discord_bot.py and the README's Discord section)
     discord_token: SecretStr | None = Field(None, description="the bot's token")
+    discord_app_id: int | None = Field(
+        None, description="the application id, for --invite-url (read from the token if unset)"
+    )
+    discord_guild_id: int | None = Field(
+        None, description="a development server: commands sync there at once (else globally)"
+    )
+    # NoDecode: a comma-separated "1,2" reads better in .env than the JSON list pydantic wants
+    discord_channels: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="channel ids the bot answers in (empty: all it can see)"
+    )
+    discord_dms: bool = Field(False, description="answer direct messages")
+    discord_threads: bool = Field(False, description="answer a mention in a new thread")
+    discord_cooldown_s: float = Field(
+        5.0, ge=0, le=3600, description="seconds a user waits between questions (0: none)"
+    )
+    discord_owner_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="user ids allowed to /reindex besides Manage Server"
+    )
+    discord_feedback_log: Path = Field(
+        Path(".docqa/feedback.jsonl"), description="JSON Lines file the feedback buttons append to"
+    )
+
+    @field_validator("discord_app_id", "discord_guild_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # .env.example leaves these empty; an empty id means "not set", not a bad integer
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("discord_channels", "discord_owner_ids", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _check_chunking(self) -> Settings:

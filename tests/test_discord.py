@@ -1,0 +1,752 @@
+"""The Discord adapter, driven through discord.py itself: dpytest for message flows, and
+small stand-ins for the interactions (slash commands, buttons, context menu) that dpytest
+cannot send."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+discord = pytest.importorskip("discord")
+dpytest = pytest.importorskip("discord.ext.test")
+
+from discord.ext.test import backend, factories  # noqa: E402
+
+from bot.discord_bot import (  # noqa: E402
+    NO_MENTIONS,
+    REQUIRED_PERMISSIONS,
+    DocqaBot,
+    FeedbackButton,
+    PassageButton,
+    answer_view,
+    create_bot,
+    invite_url,
+)
+from bot.discord_cli import app_id_from_token, check_token  # noqa: E402
+from bot.discord_format import (  # noqa: E402
+    APOLOGY,
+    DMS_OFF,
+    FEEDBACK_THANKS,
+    NO_TEXT,
+    NOT_ALLOWED_TO_REINDEX,
+    STALE_PASSAGE,
+    answer_embed,
+    channels_message,
+    cooldown_message,
+    empty_question_message,
+    help_text,
+    passage_custom_id,
+    passage_embed,
+    sources_embed,
+)
+from bot.settings import Settings, SettingsError  # noqa: E402
+from index.chunking import ChunkingConfig  # noqa: E402
+from index.errors import NoDocumentsError  # noqa: E402
+from index.models import Answer  # noqa: E402
+from index.retrieval import Engine, build_index  # noqa: E402
+
+GUIDE = (
+    "# Installation\n\nRun the installer with administrator rights. The installer needs\n"
+    "2 GB of free disk space and takes about five minutes.\n\n## Upgrading\n\n"
+    "Back up the database before upgrading. Version 3.2 changed the\n"
+    "schema, so older backups cannot be restored.\n"
+)
+PINGS = "Alerts reach @everyone and @here and <@&234567890123456789> when the widget overheats.\n"
+QUESTION = "How much disk space does the installer need?"
+ANSWER = "The installer needs 2 GB of free disk space and takes about five minutes. [1]"
+
+
+class RecordingEngine(Engine):
+    """The real engine, noting each question and the conversation it came with."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        self.calls.append((question, tuple(history)))
+        return super().ask(question, k, history)
+
+
+def _engine(root: Path, cls: type[Engine] = RecordingEngine) -> Any:
+    root.mkdir(exist_ok=True)
+    (root / "guide.md").write_text(GUIDE, encoding="utf-8")
+    (root / "alerts.txt").write_text(PINGS, encoding="utf-8")
+    return cls(build_index(root, ChunkingConfig()))
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> RecordingEngine:
+    return _engine(tmp_path / "docs")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def payloads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The JSON payload of every message the bot sends through a channel (what Discord
+    would receive, allowed_mentions included)."""
+    sent: list[dict[str, Any]] = []
+    original = discord.abc.handle_message_parameters
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        params = original(*args, **kwargs)
+        sent.append(params.payload)
+        return params
+
+    monkeypatch.setattr(discord.abc, "handle_message_parameters", recording)
+    return sent
+
+
+@pytest.fixture
+async def make_bot(
+    engine: RecordingEngine, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    async def make(engine: Engine = engine, clock: Clock | None = None, **settings: Any) -> DocqaBot:
+        settings.setdefault("discord_cooldown_s", 0)
+        settings.setdefault("discord_feedback_log", tmp_path / "feedback.jsonl")
+        bot = create_bot(Settings(**settings), engine, clock=clock or Clock())
+        await bot._async_setup_hook()  # dpytest's way to give the bot its event loop
+        # dpytest finds the members a message mentions in the member cache; the real bot
+        # needs no cache (a mention carries the member) nor the privileged members intent
+        bot._connection._intents.members = True
+        bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(
+            bot._connection._intents
+        )
+        dpytest.configure(bot, text_channels=["help", "general"], members=["alice", "bob"])
+        return bot
+
+    yield make
+    await dpytest.empty_queue()
+
+
+def _config() -> Any:
+    return dpytest.get_config()
+
+
+def _mention(bot: DocqaBot, text: str) -> str:
+    return f"<@{bot.user.id}> {text}"
+
+
+def _sent() -> list[discord.Message]:
+    out = []
+    while not dpytest.sent_queue.empty():
+        out.append(dpytest.get_message())
+    return out
+
+
+async def _post(
+    channel: Any,
+    author: Any,
+    content: str,
+    mentions: Sequence[Any] = (),
+    reply_to: int | None = None,
+) -> discord.Message:
+    """A message dpytest cannot make itself: in a thread, or replying to another."""
+    data = factories.make_message_dict(
+        channel, author, content=content, mentions=list(mentions), guild_id=channel.guild.id
+    )
+    if reply_to is not None:
+        data["message_reference"] = {
+            "message_id": reply_to, "channel_id": channel.id, "guild_id": channel.guild.id
+        }
+    state = backend.get_state()
+    state.parse_message_create(data)
+    await dpytest.run_all_events()
+    return state._get_message(data["id"])
+
+
+def _thread_data(parent: discord.TextChannel, name: str = "a thread") -> dict[str, Any]:
+    data = {
+        "id": factories.make_id(), "guild_id": parent.guild.id, "parent_id": parent.id,
+        "owner_id": parent.guild.me.id, "name": name, "type": 11, "message_count": 0,
+        "member_count": 1, "rate_limit_per_user": 0,
+        "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
+                            "archive_timestamp": "2025-01-01T00:00:00+00:00", "locked": False},
+    }
+    return data
+
+
+def _make_thread(parent: discord.TextChannel, name: str = "a thread") -> discord.Thread:
+    data = _thread_data(parent, name)
+    backend.get_state().parse_thread_create(data)
+    thread = parent.guild.get_thread(data["id"])
+    assert thread is not None
+    return thread
+
+
+# -- mentions ---------------------------------------------------------------------------
+
+
+async def test_a_mention_gets_a_cited_reply(make_bot: Any, payloads: list[dict[str, Any]]) -> None:
+    bot = await make_bot()
+    question = await dpytest.message(_mention(bot, QUESTION))
+    [reply] = _sent()
+    embed = reply.embeds[0]
+    assert (embed.title, embed.description) == (QUESTION, ANSWER)
+    assert [f.name for f in embed.fields] == ["[1] guide.md:1-4 — Installation"]
+    [payload] = payloads
+    assert payload["message_reference"]["message_id"] == question.id  # a reply to the question
+    buttons = [c["custom_id"] for row in payload["components"] for c in row["components"]]
+    passage = bot.engine.ask(QUESTION).passages[0]
+    assert buttons == [passage_custom_id(1, passage), "docqa:fb:up", "docqa:fb:down"]
+
+
+async def test_nobody_is_pinged(make_bot: Any, payloads: list[dict[str, Any]]) -> None:
+    bot = await make_bot()
+    alice = _config().members[0]
+    # the question pings everyone and alice; the cited document pings everyone and a role
+    await dpytest.message(_mention(bot, f"@everyone <@{alice.id}> when does the widget alert @here?"))
+    [reply] = _sent()
+    assert "@everyone" in reply.embeds[0].description  # the document's text is shown as is...
+    assert payloads and all(p["allowed_mentions"] == {"parse": []} for p in payloads)  # ...inert
+
+
+async def test_only_a_mention_of_the_bot_is_a_question(make_bot: Any) -> None:
+    bot = await make_bot()
+    await dpytest.message(f"@everyone {QUESTION}")  # @everyone is not a mention of the bot
+    await dpytest.message(QUESTION)
+    assert _sent() == []
+    await dpytest.message(f"<@{bot.user.id}>")
+    assert [m.content for m in _sent()] == [empty_question_message(bot.user.display_name)]
+
+
+async def test_messages_from_bots_are_ignored(make_bot: Any) -> None:
+    bot = await make_bot()
+    guild = _config().guilds[0]
+    other = backend.get_state().store_user(
+        factories.make_user_dict("otherbot", "0001", None, bot=True)
+    )
+    other_member = backend.make_member(other, guild)
+    await dpytest.message(_mention(bot, QUESTION), member=other_member)
+    await _post(_config().channels[0], guild.me, _mention(bot, QUESTION), mentions=[guild.me])
+    assert _sent() == []
+    assert bot.engine.calls == []
+
+
+async def test_cooldown_is_polite_and_said_once(make_bot: Any) -> None:
+    clock = Clock()
+    bot = await make_bot(clock=clock, discord_cooldown_s=10)
+    await dpytest.message(_mention(bot, QUESTION))
+    clock.now += 3
+    await dpytest.message(_mention(bot, "and how long does it take?"))
+    clock.now += 1
+    await dpytest.message(_mention(bot, "and how long does it take?"))
+    sent = _sent()
+    assert [m.embeds[0].description for m in sent[:1]] == [ANSWER]
+    assert [m.content for m in sent[1:]] == [cooldown_message(7)]  # the third gets nothing
+    bob = _config().members[1]
+    await dpytest.message(_mention(bot, QUESTION), member=bob)  # others are not held up
+    clock.now += 6
+    await dpytest.message(_mention(bot, QUESTION))
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER, ANSWER]
+
+
+async def test_channel_allowlist(make_bot: Any) -> None:
+    bot = await make_bot()
+    help_channel, general = _config().channels[0], _config().channels[1]
+    # the channel ids exist only once dpytest has made the server
+    bot.settings.discord_channels = [help_channel.id]
+    await dpytest.message(_mention(bot, QUESTION), channel=general)
+    assert _sent() == []
+    await dpytest.message(_mention(bot, QUESTION), channel=help_channel)
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER]
+    # a thread of an allowed channel is allowed
+    thread = _make_thread(help_channel)
+    await _post(thread, _config().members[0], _mention(bot, QUESTION), mentions=[thread.guild.me])
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER]
+
+
+async def test_a_reply_to_an_answer_continues_the_conversation(make_bot: Any) -> None:
+    bot = await make_bot()
+    alice = _config().members[0]
+    channel = _config().channels[0]
+    await dpytest.message(_mention(bot, QUESTION))
+    [answer] = _sent()
+    # a reply with the ping on mentions the bot, so its text arrives without the intent
+    await _post(channel, alice, "and how long does it take?", mentions=[channel.guild.me], reply_to=answer.id)
+    [follow_up] = _sent()
+    await dpytest.message(_mention(bot, "Why back up the database?"))  # a new chain
+    assert bot.engine.calls == [
+        (QUESTION, ()),
+        ("and how long does it take?", (QUESTION,)),
+        ("Why back up the database?", ()),
+    ]
+    assert follow_up.embeds[0].description == ANSWER  # "five minutes", found through the first turn
+    # replying to the follow-up's answer keeps the same chain
+    await _post(channel, alice, "and the rights?", mentions=[channel.guild.me], reply_to=follow_up.id)
+    assert bot.engine.calls[-1] == ("and the rights?", (QUESTION, "and how long does it take?"))
+
+
+async def test_a_reply_to_a_slash_answer_continues_it(make_bot: Any) -> None:
+    bot = await make_bot()
+    channel = _config().channels[0]
+    interaction = FakeInteraction(bot, channel=channel)
+    await _slash(bot, "ask")(interaction, question=QUESTION)
+    answered = interaction.followup.last_id()  # the id of the answer's message
+    await _post(channel, _config().members[0], "and how long?", mentions=[channel.guild.me], reply_to=answered)
+    assert bot.engine.calls == [(QUESTION, ()), ("and how long?", (QUESTION,))]
+
+
+async def test_a_thread_keeps_its_conversation(make_bot: Any) -> None:
+    bot = await make_bot(conversation_turns=1)
+    thread = _make_thread(_config().channels[0])
+    alice = _config().members[0]
+    me = thread.guild.me
+    await _post(thread, alice, _mention(bot, QUESTION), mentions=[me])
+    await _post(thread, alice, _mention(bot, "and how long does it take?"), mentions=[me])
+    await _post(thread, alice, _mention(bot, "and the rights?"), mentions=[me])
+    assert bot.engine.calls == [
+        (QUESTION, ()),
+        ("and how long does it take?", (QUESTION,)),
+        ("and the rights?", ("and how long does it take?",)),  # DOCQA_CONVERSATION_TURNS=1
+    ]
+    assert len(_sent()) == 3
+
+
+async def test_threads_setting_answers_in_a_new_thread(
+    make_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await make_bot(discord_threads=True)
+    channel = _config().channels[0]
+    made: list[discord.Thread] = []
+
+    async def start_thread_with_message(self: Any, channel_id: int, message_id: int, **kw: Any) -> Any:
+        data = _thread_data(channel, kw["name"])  # what Discord would do
+        backend.get_state().parse_thread_create(data)
+        made.append(channel.guild.get_thread(data["id"]))
+        return data
+
+    monkeypatch.setattr(backend.FakeHttp, "start_thread_with_message", start_thread_with_message, raising=False)
+    await dpytest.message(_mention(bot, QUESTION))
+    [thread] = made
+    assert thread.name == QUESTION
+    [reply] = _sent()
+    assert reply.channel.id == thread.id and reply.embeds[0].description == ANSWER
+    await _post(thread, _config().members[0], _mention(bot, "and how long?"), mentions=[thread.guild.me])
+    assert bot.engine.calls[-1] == ("and how long?", (QUESTION,))
+    assert len(made) == 1  # inside the thread no new thread is started
+
+
+async def test_a_failing_handler_apologises_and_the_bot_lives_on(
+    make_bot: Any, engine: RecordingEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await make_bot()
+    real_ask = engine.ask
+    monkeypatch.setattr(engine, "ask", lambda *a, **k: 1 / 0)
+    with caplog.at_level(logging.ERROR, logger="docqa.discord"):
+        await dpytest.message(_mention(bot, QUESTION))
+    assert [m.content for m in _sent()] == [APOLOGY]
+    assert "ZeroDivisionError" in caplog.text  # the traceback is in the log
+    monkeypatch.setattr(engine, "ask", real_ask)
+    await dpytest.message(_mention(bot, QUESTION))
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER]
+
+
+async def test_a_question_without_searchable_words_gets_the_reason(make_bot: Any) -> None:
+    bot = await make_bot()
+    await dpytest.message(_mention(bot, "the of and?"))
+    assert [m.content for m in _sent()] == [
+        "I can't search that: the question has no searchable words (only stopwords or "
+        "punctuation): ask with the words the documents would use"
+    ]
+
+
+async def test_direct_messages_on_and_off(make_bot: Any) -> None:
+    bot = await make_bot()
+    alice = _config().members[0]
+    dm = await alice.create_dm()
+    await dpytest.message(QUESTION, channel=dm, member=alice)
+    assert [m.content for m in _sent()] == [DMS_OFF]
+    assert bot.engine.calls == []
+
+    bot = await make_bot(discord_dms=True)
+    alice = _config().members[0]
+    dm = await alice.create_dm()
+    await dpytest.message(QUESTION, channel=dm, member=alice)
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER]
+
+
+async def test_one_log_line_per_question(make_bot: Any, caplog: pytest.LogCaptureFixture) -> None:
+    bot = await make_bot()
+    with caplog.at_level(logging.INFO, logger="docqa.discord"):
+        await dpytest.message(_mention(bot, QUESTION))
+        await dpytest.message(_mention(bot, "When was Microsoft founded?"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "docqa.discord"]
+    assert len(lines) == 2
+    assert lines[0].startswith("question via=mention latency_ms=")
+    assert lines[0].endswith(" abstained=False sources=guide.md")
+    assert lines[1].endswith(" abstained=True sources=-")
+
+
+# -- interactions -------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    kind: str  # "defer", "response" or "followup"
+    content: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeResponse:
+    def __init__(self, log: list[Sent]) -> None:
+        self.log = log
+        self.done = False
+
+    def is_done(self) -> bool:
+        return self.done
+
+    async def defer(self, **kwargs: Any) -> None:
+        self.done = True
+        self.log.append(Sent("defer", None, kwargs))
+
+    async def send_message(self, content: str | None = None, **kwargs: Any) -> None:
+        self.done = True
+        self.log.append(Sent("response", content, kwargs))
+
+
+class FakeFollowup:
+    def __init__(self, log: list[Sent]) -> None:
+        self.log = log
+
+    async def send(self, content: str | None = None, **kwargs: Any) -> Any:
+        self.log.append(Sent("followup", content, kwargs))
+        return discord.Object(id=self.last_id())
+
+    def last_id(self) -> int:
+        return 9000 + len(self.log)
+
+
+@dataclass
+class FakeUser:
+    id: int = 111
+
+
+@dataclass
+class _Msg:
+    content: str
+    embeds: list[Any] = field(default_factory=list)
+
+
+class FakeInteraction:
+    """What our handlers read of a discord.Interaction, and where their replies go."""
+
+    def __init__(
+        self, client: DocqaBot, *, user_id: int = 111, guild: bool = True, channel: Any = None,
+        permissions: discord.Permissions | None = None, message: Any = None,
+    ) -> None:
+        self.client = client
+        self.id = 5000
+        self.user = FakeUser(user_id)
+        self.guild = discord.Object(id=1) if guild else None
+        self.channel = channel
+        self.permissions = permissions or discord.Permissions.none()
+        self.message = message
+        self.command = None
+        self.log: list[Sent] = []
+        self.response = FakeResponse(self.log)
+        self.followup = FakeFollowup(self.log)
+
+
+def _slash(bot: DocqaBot, name: str) -> Any:
+    command = bot.tree.get_command(name)
+    assert command is not None
+    return command.callback
+
+
+def _menu(bot: DocqaBot) -> Any:
+    command = bot.tree.get_command("Ask the docs", type=discord.AppCommandType.message)
+    assert command is not None
+    return command.callback
+
+
+def _bare_bot(engine: Engine, tmp_path: Path, **settings: Any) -> DocqaBot:
+    settings.setdefault("discord_cooldown_s", 0)
+    settings.setdefault("discord_feedback_log", tmp_path / "feedback.jsonl")
+    return create_bot(Settings(**settings), engine, clock=Clock())
+
+
+def test_every_command_has_help(engine: Engine, tmp_path: Path) -> None:
+    bot = _bare_bot(engine, tmp_path)
+    slash = {c.name: c.description for c in bot.tree.get_commands(type=discord.AppCommandType.chat_input)}
+    assert sorted(slash) == ["ask", "help", "reindex", "sources"]
+    assert all(d and d != "…" for d in slash.values())
+    assert [c.name for c in bot.tree.get_commands(type=discord.AppCommandType.message)] == ["Ask the docs"]
+    # the client-wide default too, for any send that might forget its own
+    assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}
+    reindex = bot.tree.get_command("reindex")
+    assert reindex is not None and reindex.default_permissions == discord.Permissions(manage_guild=True)
+
+
+async def test_ask_defers_then_answers(engine: Engine, tmp_path: Path) -> None:
+    bot = _bare_bot(engine, tmp_path)
+    interaction = FakeInteraction(bot)
+    await _slash(bot, "ask")(interaction, question=QUESTION)
+    defer, followup = interaction.log
+    assert (defer.kind, defer.kwargs) == ("defer", {"thinking": True})
+    assert followup.kind == "followup"
+    expected = answer_embed(engine.ask(QUESTION)).to_dict()
+    assert followup.kwargs["embed"].to_dict() == expected
+    assert followup.kwargs["embed"].description == ANSWER
+    assert followup.kwargs["allowed_mentions"] is NO_MENTIONS
+    assert [c.custom_id for c in followup.kwargs["view"].children] == [
+        c.custom_id for c in answer_view(engine.ask(QUESTION)).children
+    ]
+
+
+async def test_ask_refuses_in_a_sentence(engine: Engine, tmp_path: Path) -> None:
+    clock = Clock()
+    bot = create_bot(
+        Settings(discord_channels=[77], discord_cooldown_s=30), engine, clock=clock
+    )
+    elsewhere = FakeInteraction(bot, channel=discord.Object(id=78))
+    await _slash(bot, "ask")(elsewhere, question=QUESTION)
+    assert [(s.kind, s.content, s.kwargs["ephemeral"]) for s in elsewhere.log] == [
+        ("response", channels_message([77]), True)
+    ]
+    assert channels_message([77]) == "I only answer questions in <#77>."
+    here = FakeInteraction(bot, channel=discord.Object(id=77))
+    await _slash(bot, "ask")(here, question=QUESTION)
+    again = FakeInteraction(bot, channel=discord.Object(id=77))
+    await _slash(bot, "ask")(again, question=QUESTION)
+    assert [(s.kind, s.content) for s in again.log] == [("response", cooldown_message(30))]
+    dm = FakeInteraction(bot, guild=False)
+    await _slash(bot, "ask")(dm, question=QUESTION)
+    assert [s.content for s in dm.log] == [DMS_OFF]
+
+
+async def test_context_menu_asks_with_the_message_text(engine: Engine, tmp_path: Path) -> None:
+    bot = _bare_bot(engine, tmp_path)
+    interaction = FakeInteraction(bot)
+    await _menu(bot)(interaction, message=_Msg(QUESTION))
+    assert interaction.log[-1].kwargs["embed"].description == ANSWER
+    empty = FakeInteraction(bot)
+    await _menu(bot)(empty, message=_Msg(""))
+    assert [(s.content, s.kwargs["ephemeral"]) for s in empty.log] == [(NO_TEXT, True)]
+
+
+async def test_sources_and_help_replies(engine: Engine, tmp_path: Path) -> None:
+    bot = _bare_bot(engine, tmp_path)
+    sources = FakeInteraction(bot)
+    await _slash(bot, "sources")(sources)
+    [reply] = sources.log
+    assert reply.kwargs["embed"].to_dict() == sources_embed(engine.sources()).to_dict()
+    assert reply.kwargs["embed"].description == "alerts.txt — 1 chunk\nguide.md — 2 chunks"
+    assert reply.kwargs["ephemeral"] is True
+    helped = FakeInteraction(bot)
+    await _slash(bot, "help")(helped)
+    assert helped.log[0].content == help_text("")  # no user before login
+
+
+async def test_passage_button_shows_the_whole_passage(engine: Engine, tmp_path: Path) -> None:
+    bot = _bare_bot(engine, tmp_path)
+    passage = engine.ask(QUESTION).passages[0]
+    button = PassageButton(passage_custom_id(1, passage))
+    interaction = FakeInteraction(bot)
+    await button.callback(interaction)
+    [reply] = interaction.log
+    assert reply.kwargs["embed"].to_dict() == passage_embed(1, passage).to_dict()
+    assert reply.kwargs["ephemeral"] is True
+
+
+async def test_passage_button_after_a_reindex_that_changed_it(engine: Engine, tmp_path: Path) -> None:
+    passage = engine.ask(QUESTION).passages[0]
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    (changed / "guide.md").write_text(GUIDE.replace("2 GB", "3 GB"), encoding="utf-8")
+    bot = _bare_bot(engine, tmp_path, discord_owner_ids=[111])
+    bot.rebuild = lambda: Engine(build_index(changed, ChunkingConfig()))
+    await _slash(bot, "reindex")(FakeInteraction(bot))
+    interaction = FakeInteraction(bot)
+    await PassageButton(passage_custom_id(1, passage)).callback(interaction)
+    assert [(s.content, s.kwargs["ephemeral"]) for s in interaction.log] == [(STALE_PASSAGE, True)]
+
+
+async def test_feedback_appends_a_json_line(engine: Engine, tmp_path: Path) -> None:
+    bot = _bare_bot(engine, tmp_path)
+    message = _Msg("", embeds=[answer_embed(engine.ask(QUESTION))])
+    interaction = FakeInteraction(bot, user_id=4242, message=message)
+    await FeedbackButton("docqa:fb:down").callback(interaction)
+    [line] = (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(line)
+    assert record.pop("time")
+    assert record == {
+        "vote": "down",
+        "question": QUESTION,
+        "answer": ANSWER,
+        "abstained": False,
+        "citations": ["guide.md:1-4"],
+        "user": hashlib.sha256(b"4242").hexdigest(),
+    }
+    assert [(s.content, s.kwargs["ephemeral"]) for s in interaction.log] == [(FEEDBACK_THANKS["down"], True)]
+
+
+async def test_feedback_write_failure_is_logged_not_shown(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("", encoding="utf-8")
+    bot = _bare_bot(engine, tmp_path, discord_feedback_log=blocked / "feedback.jsonl")
+    interaction = FakeInteraction(bot, message=_Msg("", embeds=[answer_embed(engine.ask(QUESTION))]))
+    with caplog.at_level(logging.WARNING, logger="docqa.discord"):
+        await FeedbackButton("docqa:fb:up").callback(interaction)
+    assert [s.content for s in interaction.log] == [FEEDBACK_THANKS["up"]]
+    assert "could not append feedback" in caplog.text
+
+
+async def test_reindex_needs_manage_server_or_an_owner(engine: Engine, tmp_path: Path) -> None:
+    bot = _bare_bot(engine, tmp_path, discord_owner_ids=[7])
+    rebuilt: list[Engine] = []
+    new_engine = _engine(tmp_path / "new")
+    bot.rebuild = lambda: rebuilt.append(new_engine) or new_engine
+    stranger = FakeInteraction(bot, user_id=8)
+    await _slash(bot, "reindex")(stranger)
+    assert [(s.content, s.kwargs["ephemeral"]) for s in stranger.log] == [(NOT_ALLOWED_TO_REINDEX, True)]
+    assert rebuilt == [] and bot.engine is engine
+    admin = FakeInteraction(bot, user_id=8, permissions=discord.Permissions(manage_guild=True))
+    await _slash(bot, "reindex")(admin)
+    assert bot.engine is new_engine
+    owner = FakeInteraction(bot, user_id=7)
+    await _slash(bot, "reindex")(owner)
+    assert len(rebuilt) == 2
+    assert owner.log[-1].content.startswith("Reindexed in ")
+    assert owner.log[-1].content.endswith(
+        ": 2 documents, 3 chunks (before: 2 documents, 3 chunks)."
+    )
+
+
+async def test_a_failed_reindex_keeps_the_old_index(engine: Engine, tmp_path: Path) -> None:
+    bot = _bare_bot(engine, tmp_path, discord_owner_ids=[111])
+
+    def fail() -> Engine:
+        raise NoDocumentsError("no documents found in gone/: add .txt, .md, .html or .pdf files")
+
+    bot.rebuild = fail
+    interaction = FakeInteraction(bot)
+    await _slash(bot, "reindex")(interaction)
+    assert interaction.log[-1].content == (
+        "The reindex failed: no documents found in gone/: add .txt, .md, .html or .pdf files. "
+        "Questions are still answered from the old index."
+    )
+    assert bot.engine is engine
+
+
+async def test_questions_in_flight_finish_on_the_old_index(engine: Engine, tmp_path: Path) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    class Slow(RecordingEngine):
+        def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+            started.set()
+            release.wait(5)
+            return super().ask(question, k, history)
+
+    old = _engine(tmp_path / "old", Slow)
+    new_root = tmp_path / "new"
+    new_root.mkdir()
+    (new_root / "other.md").write_text("The installer needs 9 GB of disk space now.\n", encoding="utf-8")
+    bot = _bare_bot(old, tmp_path, discord_owner_ids=[111])
+    bot.rebuild = lambda: Engine(build_index(new_root, ChunkingConfig()))
+    asking = FakeInteraction(bot)
+    question = asyncio.create_task(_slash(bot, "ask")(asking, question=QUESTION))
+    await asyncio.to_thread(started.wait, 5)
+    await _slash(bot, "reindex")(FakeInteraction(bot))
+    assert bot.engine is not old  # swapped while the question was running
+    release.set()
+    await question
+    assert asking.log[-1].kwargs["embed"].description == ANSWER  # from the old index
+    later = FakeInteraction(bot)
+    await _slash(bot, "ask")(later, question=QUESTION)
+    assert later.log[-1].kwargs["embed"].fields[0].name == "[1] other.md:1-1"
+
+
+async def test_app_command_errors_apologise(engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bot = _bare_bot(engine, tmp_path)
+    fresh = FakeInteraction(bot)
+    with caplog.at_level(logging.ERROR, logger="docqa.discord"):
+        await bot.tree.on_error(fresh, discord.app_commands.AppCommandError("boom"))
+    assert [(s.kind, s.content) for s in fresh.log] == [("response", APOLOGY)]
+    deferred = FakeInteraction(bot)
+    await deferred.response.defer()
+    await bot.tree.on_error(deferred, discord.app_commands.AppCommandError("boom"))
+    assert [(s.kind, s.content) for s in deferred.log][-1] == ("followup", APOLOGY)
+    assert "boom" in caplog.text
+
+
+# -- running it -----------------------------------------------------------------------------
+
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GAbCdE.abcdefghijklmnopqrstuvwxyz0123456789AB"
+
+
+def test_invite_url_asks_for_what_the_bot_needs() -> None:
+    assert app_id_from_token(TOKEN) == 123456789012345678
+    assert invite_url(123456789012345678) == (
+        "https://discord.com/oauth2/authorize?client_id=123456789012345678"
+        "&scope=bot+applications.commands&permissions=309237730304"
+    )
+    assert REQUIRED_PERMISSIONS == discord.Permissions(
+        view_channel=True, send_messages=True, send_messages_in_threads=True,
+        create_public_threads=True, embed_links=True, read_message_history=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        (None, "DOCQA_DISCORD_TOKEN is not set"),
+        ("", "DOCQA_DISCORD_TOKEN is not set"),
+        (f"Bot {TOKEN}", "contains spaces or quotes"),
+        (f'"{TOKEN}"', "contains spaces or quotes"),
+        ("abcdefghijklmnopqrstuvwxyz012345", "three parts separated by dots"),
+        ("a.b.c.d", "three parts separated by dots"),
+    ],
+)
+def test_bad_tokens_are_named_not_shown(token: str | None, problem: str) -> None:
+    from pydantic import SecretStr
+
+    with pytest.raises(SettingsError) as caught:
+        check_token(SecretStr(token) if token is not None else None)
+    assert problem in str(caught.value)
+    if token:
+        assert token.strip('"').removeprefix("Bot ") not in str(caught.value)
+
+
+def test_docqa_discord_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from bot import discord_bot
+    from bot.cli import main
+
+    assert main(["discord"]) == 2
+    assert "DOCQA_DISCORD_TOKEN is not set" in capsys.readouterr().err
+
+    monkeypatch.setenv("DOCQA_DISCORD_APP_ID", "42")
+    assert main(["discord", "--invite-url"]) == 0
+    assert capsys.readouterr().out == invite_url(42) + "\n"
+
+    # a token Discord rejects: a clear error, exit 2, and the token nowhere in the output
+    _engine(tmp_path / "docs")
+    monkeypatch.setenv("DOCQA_DISCORD_TOKEN", TOKEN)
+
+    def rejected(*args: Any, **kwargs: Any) -> None:
+        raise discord.LoginFailure("Improper token has been passed.")
+
+    monkeypatch.setattr(discord_bot, "run_bot", rejected)
+    assert main(["discord", "--docs", str(tmp_path / "docs")]) == 2
+    out = capsys.readouterr()
+    assert "Discord rejected DOCQA_DISCORD_TOKEN" in out.err
+    assert TOKEN not in out.err + out.out
