@@ -311,9 +311,11 @@ class DocqaBot(commands.Bot):
     async def on_ready(self) -> None:
         sources = self.engine.sources()
         log.info(
-            "connected as %s (id %s) to %d servers, answering from %d documents",
-            self.user, self.user.id if self.user else "?", len(self.guilds), len(sources),
+            "connected as %s to %d servers, answering from %d documents",
+            self.user, len(self.guilds), len(sources),
         )
+        if self.application_id is not None:
+            log.info("add it to a server: %s", invite_url(self.application_id))
 
     def _add_app_commands(self) -> None:
         tree = self.tree

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -492,6 +493,50 @@ def test_every_command_has_help(engine: Engine, tmp_path: Path) -> None:
     assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}
     reindex = bot.tree.get_command("reindex")
     assert reindex is not None and reindex.default_permissions == discord.Permissions(manage_guild=True)
+
+
+@pytest.mark.parametrize("guild_id", [None, 5])
+async def test_commands_sync_to_the_dev_server_or_globally(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guild_id: int | None
+) -> None:
+    bot = _bare_bot(engine, tmp_path, discord_guild_id=guild_id)
+    synced: list[Any] = []
+
+    async def sync(*, guild: Any = None) -> list[Any]:
+        synced.append(guild)
+        return bot.tree.get_commands(guild=guild)
+
+    monkeypatch.setattr(bot.tree, "sync", sync)
+    await bot.setup_hook()
+    if guild_id is None:
+        assert synced == [None]
+    else:
+        [guild] = synced
+        assert guild.id == 5
+        names = {c.name for c in bot.tree.get_commands(guild=guild)}
+        assert names == {"ask", "help", "reindex", "sources", "Ask the docs"}
+    # the buttons answer presses also after a restart: their classes are registered
+    store = bot._connection._view_store
+    assert set(store._dynamic_items.values()) == {PassageButton, FeedbackButton}
+
+
+async def test_buttons_fit_discord_rows_and_rebuild_from_their_ids() -> None:
+    from index.models import AnswerSentence, Passage
+
+    passages = tuple(
+        Passage(chunk_id=i, source=f"{i}.md", start_line=1, end_line=2, text=f"text {i}", score=1.0)
+        for i in range(30)
+    )
+    answer = Answer(
+        question="q", text="x [25]", abstained=False,
+        sentences=(AnswerSentence(text="x", passage=25),), passages=passages,
+    )
+    rows = answer_view(answer).to_components()  # discord.py refuses rows it cannot send
+    assert [len(r["components"]) for r in rows] == [5, 5, 1, 2]  # [1]..[10], [25], 👍 👎
+    button = PassageButton(passage_custom_id(25, passages[24]))
+    match = re.fullmatch(PassageButton.__discord_ui_compiled_template__, button.custom_id)
+    rebuilt = await PassageButton.from_custom_id(None, button.item, match)  # type: ignore[arg-type]
+    assert (rebuilt.n, rebuilt.chunk_id, rebuilt.digest) == (25, 24, button.digest)
 
 
 async def test_ask_defers_then_answers(engine: Engine, tmp_path: Path) -> None:
