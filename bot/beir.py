@@ -3,8 +3,9 @@
 A BEIR folder holds ``corpus.jsonl`` (``{"_id", "title", "text"}`` a line),
 ``queries.jsonl`` (``{"_id", "text"}``) and ``qrels.tsv`` or ``qrels/test.tsv``
 (``query-id  corpus-id  score``, a header line first). Each corpus record becomes one
-document whose first line is its title; documents are chunked like any file, and a
-document ranks by its best chunk.
+Markdown document whose title is its ``#`` heading, so that every chunk of it is indexed
+with the title (see ``index.chunking.indexed_text``); documents are chunked like any file,
+and a document ranks by its best chunk.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def load_beir(folder: Path) -> BeirDataset:
     for _, record in _read_jsonl(folder / "corpus.jsonl"):
         title = str(record.get("title") or "").strip()
         body = str(record.get("text") or "")
-        corpus.append((str(record["_id"]), f"{title}\n{body}" if title else body))
+        corpus.append((str(record["_id"]), f"# {title}\n\n{body}" if title else body))
     queries = {
         str(r["_id"]): str(r.get("text") or "") for _, r in _read_jsonl(folder / "queries.jsonl")
     }
@@ -121,7 +122,11 @@ def load_beir(folder: Path) -> BeirDataset:
 def beir_documents(dataset: BeirDataset) -> list[Document]:
     """One document a corpus record, its source the record's id (records with no text are
     passed over: they give no chunk)."""
-    return [text_document(doc_id, text) for doc_id, text in dataset.corpus if text.strip()]
+    return [
+        text_document(doc_id, text, markdown=True)
+        for doc_id, text in dataset.corpus
+        if text.strip()
+    ]
 
 
 def rank_documents(engine: Engine, question: str, depth: int = DEPTH) -> list[str]:

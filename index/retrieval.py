@@ -11,12 +11,12 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from index.answer import compose_answer
-from index.chunking import ChunkingConfig, chunk_document
+from index.chunking import ChunkingConfig, chunk_document, indexed_text
 from index.errors import QuestionError
 from index.loading import PAGE_BREAK, Skipped, decode, load_documents, load_file
 from index.models import Answer, Chunk, Document, Passage, SourceInfo, TermContribution
 from index.scoring import BM25Scorer
-from index.tokenize import tokenize
+from index.tokenize import tokenize, tokenize_many
 
 T = TypeVar("T")
 Track = Callable[[Iterable[T]], Iterable[T]]
@@ -78,7 +78,7 @@ def build_index(
     chunks: list[Chunk] = []
     for doc in documents:
         chunks.extend(chunk_document(doc, config, first_id=len(chunks)))
-    scorer = BM25Scorer.build(tokenize(c.text) for c in chunks)
+    scorer = BM25Scorer.build(tokenize_many([indexed_text(c) for c in chunks]))
     return Index(root=root, chunks=chunks, scorer=scorer, config=config, skipped=skipped)
 
 

@@ -45,7 +45,7 @@ from typing import Any, BinaryIO, overload
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from index.chunking import ChunkingConfig, chunk_document
+from index.chunking import ChunkingConfig, chunk_document, indexed_text
 from index.errors import IndexStoreError, NoDocumentsError
 from index.loading import SUPPORTED, Skipped, iter_files, load_documents, load_file
 from index.models import Chunk
@@ -773,7 +773,7 @@ def _assemble(
         chunks = chunk_document(loaded, config, first_id=first)
         for chunk in chunks:
             table.add(chunk)
-            new_texts.append(chunk.text)
+            new_texts.append(indexed_text(chunk))
         records.append(_record(f, now, first_chunk=first, n_chunks=len(chunks)))
     flush_new()
     if not any(r.skipped is None for r in records):

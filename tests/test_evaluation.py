@@ -407,7 +407,8 @@ def _beir(folder: Path, qrels_name: str = "qrels.tsv") -> Path:
 def test_beir_run_by_hand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = _beir(tmp_path / "toy", qrels_name="qrels/test.tsv")
     dataset = load_beir(folder)
-    assert dataset.corpus[0] == ("d1", "Rockets\nLiquid fuel rockets burn hydrogen.")
+    # the title becomes the record's Markdown heading, so every chunk is indexed with it
+    assert dataset.corpus[0] == ("d1", "# Rockets\n\nLiquid fuel rockets burn hydrogen.")
     assert [q for q, _ in dataset.judged_queries()] == ["q1", "q2", "q4"]
     assert main(["eval", "--beir", str(folder), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
