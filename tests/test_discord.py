@@ -57,7 +57,7 @@ from index.retrieval import Engine, build_index  # noqa: E402
 
 GUIDE = (
     "# Installation\n\nRun the installer with administrator rights. The installer needs\n"
-    "2 GB of free disk space and takes about five minutes.\n\n## Upgrading\n\n"
+    "2 GB of free disk space and takes about five minutes.\n\n# Backups\n\n"
     "Back up the database before upgrading. Version 3.2 changed the\n"
     "schema, so older backups cannot be restored.\n"
 )
@@ -795,3 +795,18 @@ def test_docqa_discord_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     out = capsys.readouterr()
     assert "Discord rejected DOCQA_DISCORD_TOKEN" in out.err
     assert TOKEN not in out.err + out.out
+
+
+def test_other_commands_work_without_discord_py(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from bot.cli import main, make_parser
+
+    monkeypatch.delitem(sys.modules, "bot.discord_bot")
+    monkeypatch.setitem(sys.modules, "discord", None)  # as if the extra were not installed
+    assert make_parser().parse_args(["discord", "--invite-url"]).invite_url is True
+    monkeypatch.setenv("DOCQA_DISCORD_APP_ID", "42")
+    assert main(["discord", "--invite-url"]) == 1
+    assert "discord.py is not installed: pip install 'docqa[discord]'" in capsys.readouterr().err

@@ -48,7 +48,7 @@ from index.retrieval import Engine, build_index  # noqa: E402
 
 GUIDE = (
     "# Installation\n\nRun the installer with administrator rights. The installer needs\n"
-    "2 GB of free disk space and takes about five minutes.\n\n## Upgrading\n\n"
+    "2 GB of free disk space and takes about five minutes.\n\n# Backups\n\n"
     "Back up the database before upgrading. Version 3.2 changed the\n"
     "schema, so older backups cannot be restored.\n"
 )
