@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,24 +14,47 @@ from pathlib import Path
 from bot.settings import Settings, SettingsError, load_settings
 from bot.terminal import answer_json, format_answer
 from index.errors import DocqaError, QuestionError
-from index.retrieval import Engine, build_index
+from index.live import LiveIndex
+from index.retrieval import Engine
+from index.store import open_index
 
 log = logging.getLogger("docqa")
 
 
-def build_engine(settings: Settings, progress: bool | None = None) -> Engine:
-    """Load, chunk and index ``settings.docs_dir``; report skipped files on stderr."""
-    show = sys.stderr.isatty() if progress is None else progress
-
+def _tracker(show: bool):  # type: ignore[no-untyped-def]
     def track(items):  # type: ignore[no-untyped-def]
         if not show:
             return items
         from tqdm import tqdm
 
-        return tqdm(items, desc="indexing", unit="doc", leave=False, file=sys.stderr)
+        return tqdm(items, desc="indexing", unit="file", leave=False, file=sys.stderr)
 
-    index = build_index(settings.docs_dir, settings.chunking(), track=track)
-    return Engine(index, settings.engine())
+    return track
+
+
+def build_live(settings: Settings, progress: bool | None = None) -> LiveIndex:
+    """Open the saved index of ``settings.docs_dir`` (building or updating it as needed)
+    and follow the folder for changes; notices and skipped files go to stderr."""
+    show = sys.stderr.isatty() if progress is None else progress
+    index, report = open_index(
+        settings.docs_dir, settings.data_dir, settings.chunking(), track=_tracker(show)
+    )
+    for notice in report.notices:
+        log.warning("%s", notice)
+    log.info("%s", report.line())
+    return LiveIndex(
+        settings.docs_dir,
+        settings.data_dir,
+        settings.chunking(),
+        settings.engine(),
+        interval=settings.reindex_interval_s,
+        initial=(index, report),
+    )
+
+
+def build_engine(settings: Settings, progress: bool | None = None) -> Engine:
+    """The engine over ``settings.docs_dir``, from the saved index when it is current."""
+    return build_live(settings, progress).current
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -54,8 +78,8 @@ def cmd_repl(args: argparse.Namespace) -> int:
     from bot.repl import Repl
 
     settings = _settings(args)
-    engine = build_engine(settings)
-    return Repl(engine, settings).run()
+    live = build_live(settings)
+    return Repl(live.current, settings, live=live).run()
 
 
 def _positive_int(text: str) -> int:
@@ -101,8 +125,9 @@ def _registrars():  # type: ignore[no-untyped-def]
     """Subcommands that live in their own modules (each adds its parser)."""
     from bot.discord_cli import register as discord_register
     from bot.evaluation import register as eval_register
+    from bot.index_cli import add_index_commands
 
-    return [eval_register, discord_register]
+    return [add_index_commands, eval_register, discord_register]
 
 
 def setup_logging(level: str) -> None:
@@ -136,3 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (``docqa ask ... | head``): point stdout at devnull so the
+        # flush at exit does not fail again (the recipe in Python's signal docs)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -18,6 +18,7 @@ from bot.terminal import (
 )
 from index.errors import DocqaError
 from index.models import Answer
+from index.live import LiveIndex
 from index.retrieval import Conversation, Engine
 
 log = logging.getLogger("docqa.repl")
@@ -49,8 +50,10 @@ class Repl:
         read: Callable[[str], str] = input,
         out: TextIO | None = None,
         color: bool | None = None,
+        live: LiveIndex | None = None,
     ) -> None:
         self.engine = engine
+        self.live = live if live is not None and settings.reindex_interval_s > 0 else None
         self.settings = settings
         self.read = read
         self.out = out or sys.stdout
@@ -95,6 +98,7 @@ class Repl:
             return True
         if line.startswith(":"):
             return self.command(line)
+        self._follow_documents()
         try:
             history = self.conversation.history
             answer = self.engine.ask(line, k=self.k, history=history)
@@ -105,6 +109,16 @@ class Repl:
         self.last, self.last_history = answer, history
         self.say(format_answer(answer, color=self.color))
         return True
+
+    def _follow_documents(self) -> None:
+        """Swap in a new index when the documents changed (checked at most every
+        DOCQA_REINDEX_INTERVAL_S seconds)."""
+        if self.live is None:
+            return
+        report = self.live.check_if_due()
+        if report is not None:
+            self.engine = self.live.current
+            self.say(f"(documents changed: {report.line()})")
 
     def command(self, line: str) -> bool:
         name, _, arg = line.partition(" ")

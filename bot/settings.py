@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     conversation_turns: int = Field(
         3, ge=0, le=50, description="earlier questions a conversation remembers"
     )
+    reindex_interval_s: float = Field(
+        5.0, ge=0.0, description="seconds between checks of the documents folder for "
+        "changes in the REPL and the Discord bot (0 turns it off)"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="how much the adapters log"
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +101,31 @@ def test_help_lists_every_command() -> None:
     text = help_text()
     for command, description in COMMANDS.items():
         assert f"{command}" in text and description in text
+
+
+def test_changed_documents_are_swapped_in_between_questions(tmp_path: Path) -> None:
+    from index.chunking import ChunkingConfig
+    from index.live import LiveIndex
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The turbine spins at 300 rpm.\n")
+    live = LiveIndex(docs, tmp_path / "data", ChunkingConfig(), interval=0.0)
+    lines = iter(["how fast does the turbine spin", "CHANGE", "how fast does the turbine spin"])
+
+    def read(prompt: str) -> str:
+        line = next(lines, None)
+        if line is None:
+            raise EOFError
+        if line == "CHANGE":
+            (docs / "a.txt").write_text("The turbine spins at 4500 rpm since the upgrade.\n")
+            return ""
+        return line
+
+    out = io.StringIO()
+    settings = load_settings(docs_dir=docs)
+    Repl(live.current, settings, read=read, out=out, color=False, live=live).run()
+    text = out.getvalue()
+    assert "The turbine spins at 300 rpm. [1]" in text
+    assert "(documents changed: updated the saved index (" in text
+    assert text.index("(documents changed") < text.index("The turbine spins at 4500 rpm since the upgrade. [1]")
