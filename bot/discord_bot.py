@@ -60,6 +60,7 @@ from bot.discord_format import (
 )
 from bot.settings import Settings
 from index.errors import DocqaError, QuestionError
+from index.live import LiveIndex
 from index.models import Answer, Chunk, Passage
 from index.retrieval import Conversation, Engine, build_index
 
@@ -273,7 +274,7 @@ class DocqaBot(commands.Bot):
     def __init__(
         self,
         settings: Settings,
-        engine: Engine,
+        engine: Engine | LiveIndex,
         *,
         rebuild: Callable[[], Engine] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -285,19 +286,28 @@ class DocqaBot(commands.Bot):
             allowed_mentions=NO_MENTIONS,
         )
         self.settings = settings
-        # The engine in service. /reindex replaces the reference whole; a question reads
-        # it once when it starts, so questions in flight finish on the old index.
-        self.engine = engine
+        # A LiveIndex follows the folder and swaps engines itself; a plain Engine is kept
+        # here and replaced whole by /reindex. Either way a question reads the engine once
+        # when it starts, so questions in flight finish on the old index.
+        self.live = engine if isinstance(engine, LiveIndex) else None
+        self._engine = engine.current if isinstance(engine, LiveIndex) else engine
         self.rebuild = rebuild or (lambda: rebuild_from_settings(settings))
         self.cooldown = Cooldown(settings.discord_cooldown_s, clock)
         self.conversations = Conversations(settings.conversation_turns)
         self.reindexing = asyncio.Lock()
         self._add_app_commands()
 
+    @property
+    def engine(self) -> Engine:
+        """The engine in service; take it once per question."""
+        return self.live.current if self.live is not None else self._engine
+
     # -- start-up ----------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(PassageButton, FeedbackButton)
+        if self.live is not None and self.live.interval > 0:
+            self.live.start(on_reload=lambda report: log.info("documents changed: %s", report.line()))
         guild_id = self.settings.discord_guild_id
         if guild_id:
             guild = discord.Object(id=guild_id)
@@ -307,6 +317,11 @@ class DocqaBot(commands.Bot):
         else:
             synced = await self.tree.sync()
             log.info("synced %d commands globally (may take a while to show)", len(synced))
+
+    async def close(self) -> None:
+        if self.live is not None:
+            await asyncio.to_thread(self.live.stop)  # waits for a rebuild in progress
+        await super().close()
 
     async def on_ready(self) -> None:
         sources = self.engine.sources()
@@ -562,14 +577,18 @@ class DocqaBot(commands.Bot):
         before = self.engine.sources()
         started = time.perf_counter()
         try:
-            engine = await asyncio.to_thread(self.rebuild)
+            if self.live is not None:
+                await asyncio.to_thread(self.live.check, True)
+                engine = self.live.current
+            else:
+                engine = await asyncio.to_thread(self.rebuild)
+                self._engine = engine
         except DocqaError as exc:
             log.warning("reindex failed: %s", exc)
             return reindex_failed_message(exc)
         except Exception:
             log.exception("reindex failed")
             return reindex_failed_message(None)
-        self.engine = engine
         seconds = time.perf_counter() - started
         log.info("reindexed in %.1f s: %d documents", seconds, len(engine.sources()))
         return reindex_message(before, engine.sources(), seconds)
@@ -613,18 +632,26 @@ class DocqaBot(commands.Bot):
 
 def create_bot(
     settings: Settings,
-    engine: Engine,
+    engine: Engine | LiveIndex,
     *,
     rebuild: Callable[[], Engine] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> DocqaBot:
-    """The bot, ready to ``start(token)``. ``rebuild`` makes the engine ``/reindex`` swaps
-    in (default: index ``settings.docs_dir`` again); ``clock`` drives the cooldown."""
+    """The bot, ready to ``start(token)``.
+
+    With a ``LiveIndex`` the bot follows the documents folder (polling while it runs) and
+    ``/reindex`` forces a rebuild; with a plain ``Engine``, ``/reindex`` swaps in what
+    ``rebuild`` makes (default: index ``settings.docs_dir`` again). ``clock`` drives the
+    cooldown.
+    """
     return DocqaBot(settings, engine, rebuild=rebuild, clock=clock)
 
 
 def run_bot(
-    settings: Settings, engine: Engine, token: str, rebuild: Callable[[], Engine] | None = None
+    settings: Settings,
+    engine: Engine | LiveIndex,
+    token: str,
+    rebuild: Callable[[], Engine] | None = None,
 ) -> None:
     """Run until interrupted. Raises discord.LoginFailure for a token Discord rejects."""
 

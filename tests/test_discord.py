@@ -810,3 +810,42 @@ def test_other_commands_work_without_discord_py(
     monkeypatch.setenv("DOCQA_DISCORD_APP_ID", "42")
     assert main(["discord", "--invite-url"]) == 1
     assert "discord.py is not installed: pip install 'docqa[discord]'" in capsys.readouterr().err
+
+
+async def test_a_live_index_is_followed_and_reindexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.live import LiveIndex
+
+    docs = tmp_path / "live-docs"
+    _engine(docs)
+    live = LiveIndex(docs, tmp_path / "data", ChunkingConfig(), interval=0.05, save=False)
+    bot = _bare_bot(live, tmp_path, discord_owner_ids=[111])  # type: ignore[arg-type]
+    monkeypatch.setattr(bot.tree, "sync", lambda **kw: asyncio.sleep(0, []))
+    first = bot.engine
+    asking = FakeInteraction(bot)
+    await _slash(bot, "ask")(asking, question=QUESTION)
+    assert asking.log[-1].kwargs["embed"].description == ANSWER
+
+    # /reindex forces a rebuild through the live index
+    (docs / "guide.md").write_text(GUIDE.replace("2 GB", "3 GB"), encoding="utf-8")
+    await _slash(bot, "reindex")(FakeInteraction(bot))
+    assert bot.engine is live.current and bot.engine is not first
+    again = FakeInteraction(bot)
+    await _slash(bot, "ask")(again, question=QUESTION)
+    assert again.log[-1].kwargs["embed"].description == ANSWER.replace("2 GB", "3 GB")
+
+    # while the bot runs, a changed file is picked up without /reindex
+    await bot.setup_hook()
+    try:
+        second = bot.engine
+        (docs / "guide.md").write_text(GUIDE.replace("2 GB", "4 GB"), encoding="utf-8")
+        for _ in range(100):
+            if bot.engine is not second:
+                break
+            await asyncio.sleep(0.05)
+        polled = FakeInteraction(bot)
+        await _slash(bot, "ask")(polled, question=QUESTION)
+        assert polled.log[-1].kwargs["embed"].description == ANSWER.replace("2 GB", "4 GB")
+    finally:
+        await bot.close()
