@@ -97,9 +97,10 @@ def cmd_discord(args: argparse.Namespace) -> int:
         print(discord_bot.invite_url(app_id))
         return 0
 
-    from bot.cli import build_engine  # here, not at the top: bot.cli imports this module
+    from bot.cli import build_live  # here, not at the top: bot.cli imports this module
 
-    engine = build_engine(settings)
+    # the bot follows the documents folder and /reindex forces a rebuild, both through it
+    live = build_live(settings)
     if "log_level" not in settings.model_fields_set:
         # a running bot shows its start-up and one line per question unless told otherwise
         logging.getLogger("docqa.discord").setLevel(logging.INFO)
@@ -107,9 +108,7 @@ def cmd_discord(args: argparse.Namespace) -> int:
     import discord
 
     try:
-        discord_bot.run_bot(
-            settings, engine, token, rebuild=lambda: build_engine(settings, progress=False)
-        )
+        discord_bot.run_bot(settings, live, token)
     except discord.LoginFailure:
         raise SettingsError(
             "Discord rejected DOCQA_DISCORD_TOKEN: reset the token (your application → Bot → "
