@@ -684,8 +684,9 @@ class IndexReport:
             "updated": f"updated the saved index ({self.changes.summary()})",
             "built": "built the index",
         }[self.action]
+        docs = "document" if self.documents == 1 else "documents"
         return (
-            f"{what}: {self.documents} documents, {self.chunks} chunks "
+            f"{what}: {self.documents} {docs}, {self.chunks} chunks "
             f"in {self.seconds:.2f} s"
         )
 
