@@ -40,7 +40,7 @@ def test_build_status_clear(folders: tuple[str, str], capsys: pytest.CaptureFixt
     assert capsys.readouterr().out == f"no saved index of {docs} in {data}: run docqa index build\n"
 
     assert run("index", "build", *common) == 0
-    assert capsys.readouterr().out.startswith("built the index: 1 documents, 1 chunks in ")
+    assert capsys.readouterr().out.startswith("built the index: 1 document, 1 chunks in ")
 
     Path(docs, "b.txt").write_text("Apples grow on trees.\n", encoding="utf-8")
     assert run("index", "status", *common) == 0
