@@ -82,7 +82,8 @@ def cmd_repl(args: argparse.Namespace) -> int:
     return Repl(live.current, settings, live=live).run()
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
     try:
         value = int(text)
     except ValueError:
@@ -108,7 +109,7 @@ def make_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
     ask.add_argument("question", help="the question, in quotes")
     _add_docs(ask)
-    ask.add_argument("-k", type=_positive_int, metavar="N", help="passages to show (default 5)")
+    ask.add_argument("-k", type=positive_int, metavar="N", help="passages to show (default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead")
     ask.set_defaults(func=cmd_ask)
 

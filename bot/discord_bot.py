@@ -61,7 +61,7 @@ from bot.discord_format import (
 from bot.settings import Settings
 from index.errors import DocqaError, QuestionError
 from index.live import LiveIndex
-from index.models import Answer, Chunk, Passage
+from index.models import Answer, Passage
 from index.retrieval import Conversation, Engine, build_index
 
 log = logging.getLogger("docqa.discord")
@@ -156,19 +156,6 @@ class Conversations:
 
     def key_of(self, message_id: int) -> ConversationKey | None:
         return self._replies.get(message_id)
-
-
-def passage_from_chunk(chunk: Chunk) -> Passage:
-    return Passage(
-        chunk_id=chunk.id,
-        source=chunk.source,
-        start_line=chunk.start_line,
-        end_line=chunk.end_line,
-        page=chunk.page,
-        heading=chunk.heading,
-        text=chunk.text,
-        score=0.0,
-    )
 
 
 _append_lock = threading.Lock()
@@ -536,7 +523,7 @@ class DocqaBot(commands.Bot):
             await self._ephemeral(interaction, STALE_PASSAGE)
             return
         await interaction.response.send_message(
-            embed=passage_embed(n, passage_from_chunk(chunk)), ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=passage_embed(n, Passage.from_chunk(chunk)), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     async def record_feedback(self, interaction: discord.Interaction, vote: Vote) -> None:

@@ -34,6 +34,7 @@ from bot.eval_report import (
     format_metrics,
     markdown_report,
 )
+from bot.cli import positive_int
 from bot.metrics import contains_any, first_hit_rank, mean, percentile, ratio
 from bot.questions import EvalQuestion, QuestionSetError, load_questions
 from bot.settings import Settings, load_settings
@@ -382,16 +383,6 @@ def _bound(text: str) -> tuple[str, float]:
         ) from None
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add ``docqa eval`` to the CLI's subcommands."""
     parser = subparsers.add_parser(
@@ -410,7 +401,7 @@ def register(subparsers: Any) -> None:
         help="documents folder (default: DOCQA_DOCS_DIR or seeds/)",
     )  # fmt: skip
     parser.add_argument(
-        "-k", type=_positive_int, metavar="N", help="passages per question (default: DOCQA_K)"
+        "-k", type=positive_int, metavar="N", help="passages per question (default: DOCQA_K)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument(

@@ -89,6 +89,22 @@ class Passage(BaseModel):
         default=(), description="question terms (stemmed) found in the passage"
     )
 
+    @classmethod
+    def from_chunk(
+        cls, chunk: Chunk, score: float = 0.0, matched_terms: tuple[str, ...] = ()
+    ) -> Passage:
+        return cls(
+            chunk_id=chunk.id,
+            source=chunk.source,
+            start_line=chunk.start_line,
+            end_line=chunk.end_line,
+            page=chunk.page,
+            heading=chunk.heading,
+            text=chunk.text,
+            score=score,
+            matched_terms=matched_terms,
+        )
+
     @property
     def citation(self) -> str:
         """``SOURCE:FIRST-LAST`` (with the page for a PDF)."""

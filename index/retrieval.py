@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,12 +55,19 @@ class Index:
     scorer: BM25Scorer
     config: ChunkingConfig
     skipped: list[Skipped] = field(default_factory=list)
+    _sources: list[SourceInfo] | None = field(default=None, init=False, repr=False)
 
     def sources(self) -> list[SourceInfo]:
-        counts: dict[str, int] = {}
-        for chunk in self.chunks:
-            counts[chunk.source] = counts.get(chunk.source, 0) + 1
-        return [SourceInfo(source=s, chunks=n) for s, n in counts.items()]
+        """The indexed documents with their chunk counts, in index order (computed once)."""
+        if self._sources is None:
+            # a saved index's ChunkTable counts from its columns without making 200k Chunks
+            source_counts = getattr(self.chunks, "source_counts", None)
+            if source_counts is not None:
+                counts: dict[str, int] = source_counts()
+            else:
+                counts = dict(Counter(chunk.source for chunk in self.chunks))
+            self._sources = [SourceInfo(source=s, chunks=n) for s, n in counts.items()]
+        return list(self._sources)
 
 
 def build_index(
@@ -158,19 +165,7 @@ class Engine:
             matched = tuple(
                 dict.fromkeys(t for t in query.terms if scorer.term_frequency(t, chunk_id))
             )
-            passages.append(
-                Passage(
-                    chunk_id=chunk_id,
-                    source=chunk.source,
-                    start_line=chunk.start_line,
-                    end_line=chunk.end_line,
-                    page=chunk.page,
-                    heading=chunk.heading,
-                    text=chunk.text,
-                    score=score,
-                    matched_terms=matched,
-                )
-            )
+            passages.append(Passage.from_chunk(chunk, score, matched))
         return passages
 
     def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
