@@ -138,22 +138,8 @@ def grade(
 def _unusable(question: EvalQuestion, message: str) -> QuestionResult:
     """A question the engine refuses (no searchable word): the bot cannot answer it, so
     it counts as an abstention."""
-    outcome = ABSTAINED if question.unanswerable else MISSED
-    return QuestionResult(
-        id=question.id,
-        question=question.question,
-        tags=question.tags,
-        unanswerable=question.unanswerable,
-        expected=question.answers,
-        sources=question.sources,
-        answer=message,
-        abstained=True,
-        outcome=outcome,
-        passed=outcome in PASSING,
-        coverage=0.0,
-        latency_ms=0.0,
-        error=message,
-    )
+    refused = Answer(question=question.question, text=message, abstained=True)
+    return grade(question, refused, latency_ms=0.0).model_copy(update={"error": message})
 
 
 def _untracked(items: Iterable[T]) -> Iterable[T]:
