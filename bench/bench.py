@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,21 +146,38 @@ def worker_build(system: str, corpus: Path, out: Path, qfile: Path, n_queries: i
         result["build_peak_mb"] = _status_mb("VmHWM") - base
         gc.collect()
         result["memory_mb"] = _status_mb("VmRSS") - base
-        times, search_times = [], []
-        for q in json.loads(qfile.read_text())[:n_queries]:
-            t0 = time.perf_counter()
-            tokens = tokenize(q)
-            t1 = time.perf_counter()
+
+        def search(tokens: Any) -> object:
             scores = model.get_scores(tokens)
             top = np.argpartition(-scores, K)[:K]
-            top[np.argsort(-scores[top], kind="stable")]
-            t2 = time.perf_counter()
-            times.append(t2 - t0)
-            search_times.append(t2 - t1)
-        result["p50_ms"], result["p95_ms"] = _percentiles(times)
-        result["search_p50_ms"], _ = _percentiles(search_times)
-        result["queries"] = len(times)
+            return top[np.argsort(-scores[top], kind="stable")]
+
+        qs = json.loads(qfile.read_text())[:n_queries]
+        result.update(_time_queries(qs, tokenize, search, warmup=0))
     return result
+
+
+def _time_queries(
+    qs: list[str],
+    tokens_of: Callable[[str], Any],
+    search: Callable[[Any], object],
+    warmup: int,
+) -> dict[str, Any]:
+    """p50/p95 of tokenizing plus searching each question, and of searching alone."""
+    for q in qs[:warmup]:  # first calls pay for imports and caches
+        search(tokens_of(q))
+    times, search_times = [], []
+    for q in qs:
+        t0 = time.perf_counter()
+        tokens = tokens_of(q)
+        t1 = time.perf_counter()
+        search(tokens)
+        t2 = time.perf_counter()
+        times.append(t2 - t0)
+        search_times.append(t2 - t1)
+    p50, p95 = _percentiles(times)
+    search_p50, _ = _percentiles(search_times)
+    return {"p50_ms": p50, "p95_ms": p95, "search_p50_ms": search_p50, "queries": len(times)}
 
 
 def worker_load(system: str, out: Path, qfile: Path, n_queries: int) -> dict[str, Any]:
@@ -201,20 +219,7 @@ def worker_load(system: str, out: Path, qfile: Path, n_queries: int) -> dict[str
         def search(tokens: Any) -> object:
             return model.retrieve(tokens, k=K, show_progress=False, n_threads=1)
 
-    for q in qs[:20]:  # warm-up: first calls pay for imports and caches
-        search(tokens_of(q))
-    times, search_times = [], []
-    for q in qs:
-        t0 = time.perf_counter()
-        tokens = tokens_of(q)
-        t1 = time.perf_counter()
-        search(tokens)
-        t2 = time.perf_counter()
-        times.append(t2 - t0)
-        search_times.append(t2 - t1)
-    result["p50_ms"], result["p95_ms"] = _percentiles(times)
-    result["search_p50_ms"], _ = _percentiles(search_times)
-    result["queries"] = len(times)
+    result.update(_time_queries(qs, tokens_of, search, warmup=20))
     gc.collect()
     result["memory_mb"] = _status_mb("VmRSS") - base
     return result

@@ -93,7 +93,8 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _add_docs(parser: argparse.ArgumentParser) -> None:
+def add_docs_option(parser: argparse.ArgumentParser) -> None:
+    """``--docs DIR``, the same for every command that reads the documents folder."""
     parser.add_argument(
         "--docs", type=Path, metavar="DIR", help="documents folder (default: DOCQA_DOCS_DIR or seeds/)"
     )
@@ -108,13 +109,13 @@ def make_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
     ask.add_argument("question", help="the question, in quotes")
-    _add_docs(ask)
+    add_docs_option(ask)
     ask.add_argument("-k", type=positive_int, metavar="N", help="passages to show (default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead")
     ask.set_defaults(func=cmd_ask)
 
     repl = sub.add_parser("repl", help=cmd_repl.__doc__, description=cmd_repl.__doc__)
-    _add_docs(repl)
+    add_docs_option(repl)
     repl.set_defaults(func=cmd_repl)
 
     for register in _registrars():

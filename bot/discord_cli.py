@@ -9,11 +9,11 @@ import binascii
 import logging
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
+from bot.cli import add_docs_option, build_live
 from bot.settings import Settings, SettingsError, load_settings
 
 PORTAL = "https://discord.com/developers/applications"
@@ -97,8 +97,6 @@ def cmd_discord(args: argparse.Namespace) -> int:
         print(discord_bot.invite_url(app_id))
         return 0
 
-    from bot.cli import build_live  # here, not at the top: bot.cli imports this module
-
     # the bot follows the documents folder and /reindex forces a rebuild, both through it
     live = build_live(settings)
     if "log_level" not in settings.model_fields_set:
@@ -128,9 +126,7 @@ def register(subparsers: Any) -> None:
         description=cmd_discord.__doc__
         + " Settings: DOCQA_DISCORD_* (see .env.example and the README's Discord section).",
     )
-    parser.add_argument(
-        "--docs", type=Path, metavar="DIR", help="documents folder (default: DOCQA_DOCS_DIR or seeds/)"
-    )
+    add_docs_option(parser)
     parser.add_argument(
         "--invite-url",
         action="store_true",

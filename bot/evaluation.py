@@ -34,7 +34,7 @@ from bot.eval_report import (
     format_metrics,
     markdown_report,
 )
-from bot.cli import positive_int
+from bot.cli import add_docs_option, positive_int
 from bot.metrics import contains_any, first_hit_rank, mean, percentile, ratio
 from bot.questions import EvalQuestion, QuestionSetError, load_questions
 from bot.settings import Settings, load_settings
@@ -375,17 +375,14 @@ def register(subparsers: Any) -> None:
         "eval",
         help=cmd_eval.__doc__,
         description=cmd_eval.__doc__,
-        epilog="Question set format: see docs/evaluation.md. Exit status: 0 ok, 1 a "
+        epilog="Question set format: see the README's Evaluation section. Exit status: 0 ok, 1 a "
         "--fail-under bound is not met, 2 bad input.",
     )
     parser.add_argument(
         "questions", nargs="?", type=Path, metavar="QUESTIONS",
         help="question set (.yaml list or .jsonl), e.g. evals/seeds.yaml",
     )  # fmt: skip
-    parser.add_argument(
-        "--docs", type=Path, metavar="DIR",
-        help="documents folder (default: DOCQA_DOCS_DIR or seeds/)",
-    )  # fmt: skip
+    add_docs_option(parser)
     parser.add_argument(
         "-k", type=positive_int, metavar="N", help="passages per question (default: DOCQA_K)"
     )

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.cli import add_docs_option
 from bot.settings import Settings, load_settings
 from index.store import IndexStore, index_status, open_index
 
@@ -121,9 +122,7 @@ def add_index_commands(subparsers: Any) -> None:
     actions = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     for name, handler in (("build", cmd_build), ("status", cmd_status), ("clear", cmd_clear)):
         action = actions.add_parser(name, help=handler.__doc__, description=handler.__doc__)
-        action.add_argument(
-            "--docs", type=Path, metavar="DIR", help="documents folder (default: DOCQA_DOCS_DIR or seeds/)"
-        )
+        add_docs_option(action)
         action.add_argument(
             "--data-dir", type=Path, metavar="DIR", help="data folder (default: DOCQA_DATA_DIR or .docqa/)"
         )

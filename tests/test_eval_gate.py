@@ -5,7 +5,7 @@ pytest) fails on a change that makes the answers worse. It is the command
         mrr=0.9 abstain_precision=0.75 abstain_recall=0.8 citation_validity=1
 
 run with the shipped settings (no DOCQA_* variables, no .env). The bounds sit a question or
-so below today's scores (0.944, 1, 1, 0.818, 0.9, 1 — see docs/evaluation.md): raise them
+so below today's scores (0.944, 1, 1, 0.818, 0.9, 1 — see the README's Evaluation section): raise them
 when the bot gets better, never lower them to let a change through without saying why.
 """
 
