@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         Path("~/.docqa_history"), description="the REPL's line history"
     )
 
-    # Discord (see bot/discord_bot.py and the README's Discord section)
+    # Discord (see bot/discord/bot.py and the README's Discord section)
     discord_token: SecretStr | None = Field(None, description="the bot's token")
     discord_app_id: int | None = Field(
         None, description="the application id, for --invite-url (read from the token if unset)"

@@ -4,9 +4,14 @@ Nothing here imports ``bot``; adapters build on these names.
 """
 
 from index.answer import ABSTAIN_TEXT, compose_answer
-from index.chunking import ChunkingConfig, chunk_document, chunk_documents, split_sentences
+from index.chunking import (
+    ChunkingConfig,
+    chunk_document,
+    chunk_documents,
+    split_sentences,
+)
 from index.errors import DocqaError, IndexStoreError, NoDocumentsError, QuestionError
-from index.loading import LoadResult, Skipped, load_documents, load_file
+from index.loaders import LoadResult, Skipped, load_documents, load_file
 from index.models import (
     Answer,
     AnswerSentence,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from index.loading import is_soft_break
+from index.loaders import is_soft_break
 from index.models import Chunk, Document
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.loading import Skipped, load_file
+from index.loaders import Skipped, load_file
 from index.models import Document, Passage
 
 DocumentCache = dict[str, "Document | Skipped"]

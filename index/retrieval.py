@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from index.answer import compose_answer
 from index.chunking import ChunkingConfig, chunk_document, indexed_text
 from index.errors import QuestionError
-from index.loading import PAGE_BREAK, Skipped, decode, load_documents, load_file
+from index.loaders import PAGE_BREAK, Skipped, decode, load_documents, load_file
 from index.models import Answer, Chunk, Document, Passage, SourceInfo, TermContribution
 from index.scoring import BM25Scorer
 from index.tokenize import tokenize, tokenize_many

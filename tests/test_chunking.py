@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SEED_FILE, SEEDS
 from pydantic import ValidationError
 
-from conftest import SEED_FILE, SEEDS
 from index.chunking import ChunkingConfig, chunk_document, chunk_documents, split_sentences
-from index.loading import load_documents, load_file
+from index.loaders import load_documents, load_file
 from index.models import Chunk, Document
 
 

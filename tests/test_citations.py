@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import SEED_FILE, SEEDS, make_pdf
+
 from index.chunking import ChunkingConfig
 from index.citations import cited_text, verify_citation
-from index.loading import text_document
+from index.loaders import text_document
 from index.models import Passage
 from index.retrieval import Engine, build_index
 

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SEED_FILE, SEEDS
 
 from bot.cli import main
-from conftest import ROOT, SEED_FILE, SEEDS
 
 
 def test_ask_prints_the_answer_then_cited_passages(capsys: pytest.CaptureFixture[str]) -> None:

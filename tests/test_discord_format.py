@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("discord")
 
-from bot.discord_format import (  # noqa: E402
+from bot.discord.format import (  # noqa: E402
     BUTTON_LABEL_LIMIT,
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
@@ -34,8 +34,8 @@ from bot.discord_format import (  # noqa: E402
     feedback_record,
     fit,
     help_text,
-    passage_embed,
     passage_custom_id,
+    passage_embed,
     snippet_text,
     sources_embed,
     thread_name,
@@ -383,7 +383,7 @@ def test_whole_passages_fit(text: str, n: int) -> None:
 
 
 def test_passage_custom_id_matches_the_template() -> None:
-    from bot.discord_format import PASSAGE_ID_TEMPLATE
+    from bot.discord.format import PASSAGE_ID_TEMPLATE
 
     custom_id = passage_custom_id(12, _passage("some text", chunk_id=345))
     match = re.fullmatch(PASSAGE_ID_TEMPLATE, custom_id)

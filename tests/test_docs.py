@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Iterator
 
 from bot.cli import make_parser
-from bot.repl import COMMANDS
+from bot.terminal.repl import COMMANDS
 
 
 def _subparsers(parser: argparse.ArgumentParser, path: str = "docqa") -> Iterator[tuple[str, str | None, argparse.ArgumentParser]]:

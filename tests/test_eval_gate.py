@@ -12,9 +12,9 @@ when the bot gets better, never lower them to let a change through without sayin
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT, SEEDS
 
 from bot.cli import main
-from conftest import ROOT, SEEDS
 
 GATE = [
     "answer_accuracy=0.9",

@@ -7,22 +7,14 @@ import math
 from pathlib import Path
 
 import pytest
-
-from bot.beir import load_beir, rank_documents
-from bot.cli import main
-from bot.eval_report import Change, compare_results, format_failures, markdown_report
-from bot.evaluation import (
-    Metric,
-    QuestionResult,
-    SweepRow,
-    choose_threshold,
-    grade,
-    run_questions,
-    summarize,
-    thresholds,
-)
-from bot.questions import EvalQuestion
 from conftest import SEEDS
+
+from bot.cli import main
+from bot.evaluation.beir import load_beir, rank_documents
+from bot.evaluation.calibration import SweepRow, choose_threshold, thresholds
+from bot.evaluation.questions import EvalQuestion
+from bot.evaluation.report import Change, compare_results, format_failures, markdown_report
+from bot.evaluation.runs import Metric, QuestionResult, grade, run_questions, summarize
 from index.chunking import ChunkingConfig
 from index.models import Answer, Passage
 from index.retrieval import Engine, EngineConfig, build_index
@@ -438,7 +430,7 @@ def test_beir_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_rank_documents_fetches_chunks_until_enough_documents() -> None:
     # 30 chunks of one document outrank two others: a batch of 2 * depth chunks is not
     # enough, the next batch finds them
-    from index.loading import text_document
+    from index.loaders import text_document
 
     # 32-character sentences: two do not fit in a 50-character chunk
     docs = [text_document("big", " ".join("Comets, comets and comets again." for _ in range(30)))]

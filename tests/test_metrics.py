@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bot.metrics import (
+from bot.evaluation.metrics import (
     average_precision_at_k,
     contains_any,
     dcg,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from bot.metrics import normalize_text
-from bot.questions import EvalQuestion, QuestionSetError, load_questions
 from conftest import ROOT, SEEDS
+
+from bot.evaluation.metrics import normalize_text
+from bot.evaluation.questions import EvalQuestion, QuestionSetError, load_questions
 
 
 def _write(tmp_path: Path, text: str, name: str = "set.yaml") -> Path:

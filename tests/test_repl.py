@@ -5,10 +5,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from bot.repl import COMMANDS, Repl, help_text
-from bot.settings import load_settings
 from conftest import SEED_FILE, SEEDS
+
+from bot.settings import load_settings
+from bot.terminal.repl import COMMANDS, Repl, help_text
 from index.retrieval import Engine
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import store
 from index.chunking import ChunkingConfig
 from index.errors import NoDocumentsError
 from index.retrieval import build_index
-from index.store import IndexStore, index_fingerprint, index_status, open_index
+from index.store import IndexStore, index_fingerprint, index_status, open_index, update
+from index.store import format as store_format
 from index.tokenize import tokenize
 
 CONFIG = ChunkingConfig(chunk_size=120, chunk_overlap=30)
@@ -87,7 +87,7 @@ def test_build_then_restart_loads_without_reading_documents(
     def no_loading(*args: object) -> None:
         raise AssertionError("an unchanged folder must not be loaded again")
 
-    monkeypatch.setattr(store, "load_file", no_loading)
+    monkeypatch.setattr(update, "load_file", no_loading)
     again, report = open_index(docs, data, CONFIG)
     assert (report.action, report.saved, report.notices) == ("loaded", False, [])
     assert_same_as_fresh_build(again, docs)
@@ -102,13 +102,13 @@ def test_only_added_and_changed_files_are_loaded(
     (docs / "notes" / "c.txt").unlink()
     age(docs)
     loaded: list[str] = []
-    real_load = store.load_file
+    real_load = update.load_file
 
     def spy(root: Path, path: Path, source: str):  # type: ignore[no-untyped-def]
         loaded.append(source)
         return real_load(root, path, source)
 
-    monkeypatch.setattr(store, "load_file", spy)
+    monkeypatch.setattr(update, "load_file", spy)
     index, report = open_index(docs, data, CONFIG)
     assert report.action == "updated"
     assert (report.changes.added, report.changes.changed, report.changes.removed) == (
@@ -120,7 +120,7 @@ def test_only_added_and_changed_files_are_loaded(
     assert_same_as_fresh_build(index, docs)
     assert "pear" not in index.scorer.vocab  # its only file is gone
     # and the update was saved: the next start loads it as it is
-    monkeypatch.setattr(store, "load_file", real_load)
+    monkeypatch.setattr(update, "load_file", real_load)
     again, report = open_index(docs, data, CONFIG)
     assert report.action == "loaded"
     assert_same_as_fresh_build(again, docs)
@@ -131,7 +131,7 @@ def test_a_touched_file_is_hashed_not_reindexed(
 ) -> None:
     open_index(docs, data, CONFIG)
     age(docs, seconds=30)  # new mtimes, same bytes
-    monkeypatch.setattr(store, "load_file", lambda *a: pytest.fail("re-read a same file"))
+    monkeypatch.setattr(update, "load_file", lambda *a: pytest.fail("re-read a same file"))
     index, report = open_index(docs, data, CONFIG)
     assert (report.action, report.saved) == ("loaded", True)
     assert sorted(report.changes.touched) == ["a.txt", "b.md", "empty.txt", "image.png", "notes/c.txt"]
@@ -206,11 +206,11 @@ def test_arrays_are_never_unpickled(docs: Path, data: Path) -> None:
     open_index(docs, data, CONFIG)
     s = IndexStore(data, docs)
     manifest, generation = s.read_manifest()
-    with pytest.raises(store.IndexCorrupt, match="unexpected array"):
-        store._npy_from_bytes(_npy_bytes(np.array([{"a": 1}], dtype=object)), "x")
+    with pytest.raises(store_format.IndexCorrupt, match="unexpected array"):
+        store_format._npy_from_bytes(_npy_bytes(np.array([{"a": 1}], dtype=object)), "x")
     # a fortran or 2-d array is refused too, not reinterpreted
-    with pytest.raises(store.IndexCorrupt, match="unexpected array"):
-        store._npy_from_bytes(_npy_bytes(np.zeros((2, 2))), "x")
+    with pytest.raises(store_format.IndexCorrupt, match="unexpected array"):
+        store_format._npy_from_bytes(_npy_bytes(np.zeros((2, 2))), "x")
     assert s.load(index_fingerprint(CONFIG)).manifest == manifest
 
 
@@ -227,6 +227,7 @@ KILL_SCRIPT = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from index import store
+    from index.store import format as store_format
     from index.chunking import ChunkingConfig
 
     docs, data, stop_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -236,7 +237,7 @@ KILL_SCRIPT = textwrap.dedent(
         if step == stop_at:
             time.sleep(60)  # the test kills us here
 
-    store._after_write = pause
+    store_format._after_write = pause
     store.open_index(docs, data, ChunkingConfig(chunk_size=120, chunk_overlap=30))
     print("finished", flush=True)
     """

@@ -22,7 +22,7 @@ dpytest = pytest.importorskip("discord.ext.test")
 
 from discord.ext.test import backend, factories  # noqa: E402
 
-from bot.discord_bot import (  # noqa: E402
+from bot.discord.bot import (  # noqa: E402
     NO_MENTIONS,
     REQUIRED_PERMISSIONS,
     DocqaBot,
@@ -32,8 +32,8 @@ from bot.discord_bot import (  # noqa: E402
     create_bot,
     invite_url,
 )
-from bot.discord_cli import app_id_from_token, check_token  # noqa: E402
-from bot.discord_format import (  # noqa: E402
+from bot.discord.command import app_id_from_token, check_token  # noqa: E402
+from bot.discord.format import (  # noqa: E402
     APOLOGY,
     DMS_OFF,
     FEEDBACK_THANKS,
@@ -773,8 +773,8 @@ def test_bad_tokens_are_named_not_shown(token: str | None, problem: str) -> None
 
 
 def test_docqa_discord_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from bot import discord_bot
     from bot.cli import main
+    from bot.discord import bot as discord_bot
 
     assert main(["discord"]) == 2
     assert "DOCQA_DISCORD_TOKEN is not set" in capsys.readouterr().err
@@ -804,7 +804,7 @@ def test_other_commands_work_without_discord_py(
 
     from bot.cli import main, make_parser
 
-    monkeypatch.delitem(sys.modules, "bot.discord_bot")
+    monkeypatch.delitem(sys.modules, "bot.discord.bot")
     monkeypatch.setitem(sys.modules, "discord", None)  # as if the extra were not installed
     assert make_parser().parse_args(["discord", "--invite-url"]).invite_url is True
     monkeypatch.setenv("DOCQA_DISCORD_APP_ID", "42")

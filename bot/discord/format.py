@@ -10,7 +10,7 @@ a code fence or ``> quote`` is shown as typed and cannot break the reply's own f
 Text is trimmed before it is escaped, so a cut never leaves half an escape, and since
 nothing of the documents is left as markdown, no cut can fall inside a code block.
 Mentions are left as text: embeds never ping, and every message the bot sends also carries
-``AllowedMentions.none()`` (see ``bot/discord_bot.py``).
+``AllowedMentions.none()`` (see ``bot/discord/bot.py``).
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only for annotations: evaluation imports this module
-    from bot.evaluation import HeldOut, Metric, QuestionResult, SweepRow
+    from bot.evaluation.calibration import HeldOut, SweepRow
+    from bot.evaluation.runs import Metric, QuestionResult
 
-# kept in step with bot.evaluation's outcomes (the right decision of each kind)
+# kept in step with bot.evaluation.runs' outcomes (the right decision of each kind)
 _PASSING = {"correct", "abstained"}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.cli import add_docs_option, build_live
+from bot.options import add_docs_option, build_live
 from bot.settings import Settings, SettingsError, load_settings
 
 PORTAL = "https://discord.com/developers/applications"
@@ -72,7 +72,7 @@ def application_id(settings: Settings) -> int:
 
 def _import_bot() -> Any:
     try:
-        import bot.discord_bot as discord_bot
+        import bot.discord.bot as discord_bot
     except ImportError as exc:
         if exc.name is not None and exc.name.split(".")[0] == "discord":
             return None

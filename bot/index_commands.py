@@ -1,6 +1,6 @@
 """``docqa index build|status|clear``: the saved index from the command line.
 
-``bot.cli`` registers these with ``add_index_commands(subparsers)``; each handler reads
+``bot.cli`` registers these with ``register(subparsers)``; each handler reads
 the settings, calls ``index.store`` and prints (results on stdout, notices on stderr).
 """
 
@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.cli import add_docs_option
+from bot.options import add_docs_option, progress_tracker
 from bot.settings import Settings, load_settings
 from index.store import IndexStore, index_status, open_index
 
@@ -24,19 +23,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(docs_dir=args.docs, data_dir=args.data_dir)
 
 
-def _progress(items: Iterable[T]) -> Iterable[T]:
-    if not sys.stderr.isatty():
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc="indexing", unit="file", leave=False, file=sys.stderr)
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     """Bring the saved index up to date (only added and changed files are read)."""
     settings = _settings(args)
     _, report = open_index(
-        settings.docs_dir, settings.data_dir, settings.chunking(), track=_progress, full=args.full
+        settings.docs_dir,
+        settings.data_dir,
+        settings.chunking(),
+        track=progress_tracker(sys.stderr.isatty()),
+        full=args.full,
     )
     for notice in report.notices:
         print(f"docqa: {notice}", file=sys.stderr)
@@ -111,7 +106,7 @@ def cmd_clear(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_index_commands(subparsers: Any) -> None:
+def register(subparsers: Any) -> None:
     """Register ``docqa index ...`` on the CLI's subparsers."""
     index = subparsers.add_parser(
         "index",

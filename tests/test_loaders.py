@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import NoDocumentsError
-from index.loading import Skipped, decode, load_documents, load_file
+from index.loaders import Skipped, decode, load_documents, load_file
 from index.models import Document
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.metrics import average_precision_at_k, mean, mrr_at_k, ndcg_at_k, recall_at_k
+from bot.evaluation.metrics import average_precision_at_k, mean, mrr_at_k, ndcg_at_k, recall_at_k
 from index.errors import QuestionError
-from index.loading import text_document
+from index.loaders import text_document
 from index.models import Document
 from index.retrieval import Engine
 

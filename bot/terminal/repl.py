@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.settings import Settings
-from bot.terminal import (
+from bot.terminal.format import (
     format_answer,
     format_explain,
     format_lines,
@@ -17,8 +17,8 @@ from bot.terminal import (
     passage_header,
 )
 from index.errors import DocqaError
-from index.models import Answer
 from index.live import LiveIndex
+from index.models import Answer
 from index.retrieval import Conversation, Engine
 
 log = logging.getLogger("docqa.repl")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.index_cli import add_index_commands
+from bot.index_commands import register as add_index_commands
 
 
 def run(*argv: str) -> int:

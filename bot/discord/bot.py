@@ -11,7 +11,7 @@ Embed Links, Read Message History (a reply points at the question). Scopes: ``bo
 
 Every message the bot sends carries ``AllowedMentions.none()``, set on the client and again
 on each send, so no question or document can ping anyone. The reply text itself is built
-by the pure functions of ``bot/discord_format.py``; this module only routes.
+by the pure functions of ``bot/discord/format.py``; this module only routes.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_format import (
+from bot.discord.format import (
     APOLOGY,
     DMS_OFF,
     FEEDBACK_ID_TEMPLATE,
@@ -242,7 +242,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=FEEDBAC
 
 
 def answer_view(answer: Answer) -> discord.ui.View:
-    """The buttons under an answer, from :func:`bot.discord_format.answer_buttons`."""
+    """The buttons under an answer, from :func:`bot.discord.format.answer_buttons`."""
     view = discord.ui.View(timeout=None)
     for spec in answer_buttons(answer):
         if spec.custom_id.startswith("docqa:fb:"):

@@ -1,0 +1,158 @@
+"""The chunk table: chunks stored as columns (numpy rows plus one UTF-8 text buffer), so a
+saved index of 200k chunks needs no 200k pydantic objects until a chunk is asked for."""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Sequence
+from typing import overload
+
+import numpy as np
+
+from index.models import Chunk
+
+ROW = np.dtype(
+    [
+        ("source", "<i4"),
+        ("start_line", "<i4"),
+        ("end_line", "<i4"),
+        ("start", "<i8"),
+        ("end", "<i8"),
+        ("page", "<i4"),  # -1: no page
+        ("heading", "<i4"),
+    ]
+)
+
+
+class ChunkTable(Sequence[Chunk]):
+    """Chunks stored as columns; a ``Chunk`` is made only when one is asked for.
+
+    Texts stay in one UTF-8 buffer (the saved file, memory-mapped, once loaded), so a
+    large index costs 36 bytes a chunk in memory plus whatever pages were read.
+    """
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        offsets: np.ndarray,
+        texts: bytes | mmap.mmap,
+        sources: list[str],
+        headings: list[tuple[str, ...]],
+    ) -> None:
+        self.rows = rows
+        self.offsets = offsets
+        self.texts = texts
+        self.sources = sources
+        self.headings = headings
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self.rows)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"chunk {i} out of range (0-{n - 1})")
+        row = self.rows[i]
+        page = int(row["page"])
+        return Chunk(
+            id=i,
+            source=self.sources[row["source"]],
+            text=self.text(i),
+            start_line=int(row["start_line"]),
+            end_line=int(row["end_line"]),
+            start=int(row["start"]),
+            end=int(row["end"]),
+            page=None if page < 0 else page,
+            heading_path=self.headings[row["heading"]],
+        )
+
+    def text(self, i: int) -> str:
+        return self.texts[int(self.offsets[i]) : int(self.offsets[i + 1])].decode("utf-8")
+
+    def source_counts(self) -> dict[str, int]:
+        """Chunks per source, in index order, without making a Chunk per chunk."""
+        counts = np.bincount(self.rows["source"], minlength=len(self.sources))
+        return {s: int(counts[i]) for i, s in enumerate(self.sources) if counts[i]}
+
+
+class ChunkTableBuilder:
+    """Collects chunk rows and texts, from new chunks or from another table's rows."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, int] = {}
+        self._headings: dict[tuple[str, ...], int] = {}
+        self._rows: list[np.ndarray] = []
+        self._pending: list[tuple[int, int, int, int, int, int, int]] = []
+        self._texts: list[bytes] = []
+        self._lengths: list[np.ndarray] = []
+        self._pending_lengths: list[int] = []
+        self.count = 0  # chunks so far: the id the next chunk gets
+
+    def _source_id(self, source: str) -> int:
+        return self._sources.setdefault(source, len(self._sources))
+
+    def _heading_id(self, heading: tuple[str, ...]) -> int:
+        return self._headings.setdefault(heading, len(self._headings))
+
+    def add(self, chunk: Chunk) -> None:
+        text = chunk.text.encode("utf-8")
+        self._pending.append(
+            (
+                self._source_id(chunk.source),
+                chunk.start_line,
+                chunk.end_line,
+                chunk.start,
+                chunk.end,
+                -1 if chunk.page is None else chunk.page,
+                self._heading_id(tuple(chunk.heading_path)),
+            )
+        )
+        self._texts.append(text)
+        self._pending_lengths.append(len(text))
+        self.count += 1
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._rows.append(np.array(self._pending, dtype=ROW))
+            self._lengths.append(np.array(self._pending_lengths, dtype=np.int64))
+            self._pending, self._pending_lengths = [], []
+
+    def add_rows(self, table: ChunkTable, lo: int, hi: int) -> None:
+        """Copy chunks ``lo:hi`` of ``table`` (their texts as bytes, nothing decoded)."""
+        if hi <= lo:
+            return
+        self._flush()
+        rows = table.rows[lo:hi].copy()
+        # only the sources and headings these rows use, so removed files leave no trace
+        for column, names, to_id in (
+            ("source", table.sources, self._source_id),
+            ("heading", table.headings, self._heading_id),
+        ):
+            mapping = np.zeros(len(names), dtype=np.int32)
+            for old_id in np.unique(rows[column]):
+                mapping[old_id] = to_id(names[old_id])  # type: ignore[operator]
+            rows[column] = mapping[rows[column]]
+        self._rows.append(rows)
+        self._texts.append(bytes(table.texts[int(table.offsets[lo]) : int(table.offsets[hi])]))
+        self._lengths.append(np.diff(table.offsets[lo : hi + 1]).astype(np.int64))
+        self.count += hi - lo
+
+    def finish(self) -> ChunkTable:
+        self._flush()
+        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, dtype=ROW)
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        texts = b"".join(self._texts)
+        self._texts = []
+        return ChunkTable(rows, offsets, texts, list(self._sources), list(self._headings))
