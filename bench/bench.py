@@ -85,7 +85,7 @@ def _percentiles(seconds: list[float]) -> tuple[float, float]:
 
 def _docqa_table(texts: list[str]) -> Any:
     """The chunk records docqa saves beside the postings: one source, one line each."""
-    from index.store import ROW, ChunkTable
+    from index.store import BLOCK_ROW, ROW, ChunkTable
 
     encoded = [t.encode("utf-8") for t in texts]
     lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
@@ -95,7 +95,14 @@ def _docqa_table(texts: list[str]) -> Any:
     rows["start_line"] = rows["end_line"] = np.arange(1, len(texts) + 1)
     rows["start"], rows["end"] = offsets[:-1], offsets[1:]
     rows["page"] = -1
-    return ChunkTable(rows, offsets, b"".join(encoded), ["corpus.txt"], [()])
+    # one paragraph block per chunk, as the loader gives a one-line text file
+    block_ptr = np.arange(len(texts) + 1, dtype=np.int64)
+    blocks = np.zeros(len(texts), dtype=BLOCK_ROW)
+    blocks["end"] = [len(t) for t in texts]
+    blocks["kind"] = 1
+    return ChunkTable(
+        rows, offsets, b"".join(encoded), ["corpus.txt"], [()], block_ptr, blocks
+    )
 
 
 def worker_build(system: str, corpus: Path, out: Path, qfile: Path, n_queries: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.loaders import is_soft_break
-from index.models import Chunk, Document
+from index.models import BlockSpan, Chunk, Document
 
 
 class ChunkingConfig(BaseModel):
@@ -176,6 +176,10 @@ def _make_chunk(
     start, end = run[0].start, run[-1].end
     start_line, page = doc.locate(start)
     end_line, _ = doc.locate(end - 1)
+    spans: list[BlockSpan] = []
+    for i in dict.fromkeys(sentence.block for sentence in run):
+        block = doc.blocks[i]
+        spans.append((max(block.start, start) - start, min(block.end, end) - start, block.kind))
     return Chunk(
         id=chunk_id,
         source=doc.source,
@@ -186,6 +190,7 @@ def _make_chunk(
         end=end,
         page=page,
         heading_path=heading_path,
+        blocks=tuple(spans),
     )
 
 

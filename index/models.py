@@ -3,34 +3,50 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_FROZEN = ConfigDict(frozen=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+BlockKind = Literal["heading", "paragraph", "list_item", "code", "table_row", "quote"]
+BLOCK_KINDS: tuple[BlockKind, ...] = get_args(BlockKind)
 
 
 class Block(BaseModel):
-    """A paragraph (or heading) of a document: a span of its ``text``.
+    """One typed block of a document: a span ``[start, end)`` of its display ``text``.
 
-    A block never spans a hard break (blank line, list item, heading, HTML block element),
-    so sentences are split inside blocks and never across them.
+    - ``heading``: a section title; it sets the heading path of the blocks after it.
+    - ``paragraph``: running prose (sentences are split inside it, never across blocks).
+    - ``list_item``: one item of a bulleted or numbered list, its bullet left out.
+    - ``code``: a code block, with its line breaks and indentation.
+    - ``table_row``: one row of a table, read as ``Header: value, Header: value``.
+    - ``quote``: a block quote or an admonition (note, warning, tip).
     """
 
     model_config = _FROZEN
 
     start: int
     end: int
+    kind: BlockKind = "paragraph"
     heading_path: tuple[str, ...] = ()
-    is_heading: bool = False
+
+    @property
+    def is_heading(self) -> bool:
+        return self.kind == "heading"
 
 
 class Document(BaseModel):
-    """A loaded file: its path relative to the documents folder, text and blocks.
+    """A loaded file: its path relative to the documents folder, display text and blocks.
 
-    ``text`` is the file's text for .txt and .md, the visible text for HTML and the page
-    texts for PDF. ``anchors`` maps offsets of ``text`` back to the file: each
-    ``(offset, line, page)`` says that from ``offset`` on, the text comes from that
-    1-based line (of that 1-based page, for a PDF).
+    ``text`` is the **display text**: what a person reads, markup removed (no ``**``,
+    backticks, link targets, entities or bullets; code keeps its line breaks). For plain
+    text it is the file's own text. Loaders that build it put a blank line between blocks.
+    ``blocks`` are typed spans of ``text`` in reading order. ``anchors`` maps offsets of
+    ``text`` back to the file: each ``(offset, line, page)`` says that from ``offset`` on,
+    the text comes from that 1-based line (of that 1-based page, for a PDF), so a citation
+    names the file's own lines. ``metadata`` keeps what is not prose (front matter: title,
+    description, slug, ...), never indexed as a passage.
     """
 
     model_config = _FROZEN
@@ -40,6 +56,7 @@ class Document(BaseModel):
     text: str
     blocks: tuple[Block, ...]
     anchors: tuple[tuple[int, int, int | None], ...]
+    metadata: dict[str, str] = Field(default_factory=dict)
 
     def locate(self, offset: int) -> tuple[int, int | None]:
         """The ``(line, page)`` that the character at ``offset`` comes from."""
@@ -48,11 +65,16 @@ class Document(BaseModel):
         return line, page
 
 
+BlockSpan = tuple[int, int, BlockKind]
+
+
 class Chunk(BaseModel):
     """A passage of one document, the unit the index scores.
 
     ``start``/``end`` are character offsets into the document's text, so
     ``document.text[start:end]`` is the chunk's text as it stands in the document.
+    ``blocks`` are the chunk's blocks as ``(start, end, kind)`` offsets into ``text``
+    (the first and last may be parts of a block the chunk shares with its neighbours).
     """
 
     model_config = _FROZEN
@@ -66,6 +88,7 @@ class Chunk(BaseModel):
     end: int
     page: int | None = None
     heading_path: tuple[str, ...] = ()
+    blocks: tuple[BlockSpan, ...] = ()
 
     @property
     def heading(self) -> str | None:
@@ -88,6 +111,9 @@ class Passage(BaseModel):
     matched_terms: tuple[str, ...] = Field(
         default=(), description="question terms (stemmed) found in the passage"
     )
+    blocks: tuple[BlockSpan, ...] = Field(
+        default=(), description="the passage's blocks as (start, end, kind) in ``text``"
+    )
 
     @classmethod
     def from_chunk(
@@ -103,6 +129,7 @@ class Passage(BaseModel):
             text=chunk.text,
             score=score,
             matched_terms=matched_terms,
+            blocks=chunk.blocks,
         )
 
     @property

@@ -62,6 +62,7 @@ def test_passage_fields(tmp_path: Path) -> None:
         "text": "# Setup\n\nInstall the turbine.\nThen start it.",
         "score": passage.score,
         "matched_terms": ("instal", "turbin"),
+        "blocks": ((0, 7, "heading"), (9, 29, "paragraph"), (30, 44, "paragraph")),
     }
 
 

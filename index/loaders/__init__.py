@@ -1,4 +1,10 @@
-"""Load the documents of a folder: .txt, .md, .html/.htm and .pdf, one module per format.
+"""Load the documents of a folder, one module per format.
+
+Every format module has ``load(source, data) -> Document``: it makes the document's
+display text and typed blocks (see ``index.models.Block``) from the file's bytes, or raises
+``Unreadable`` with the reason to show. ``LOADERS`` maps a suffix to its loader; adding a
+format is a module and a line there. Here, and only here, live the rules for which files
+are read at all.
 
 A file that cannot be read is skipped with a reason and never stops the others; the
 caller decides how to show the reasons (library code does not print).
@@ -14,11 +20,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from index.errors import NoDocumentsError
-from index.loaders.common import Skipped, decode, line_anchors
-from index.loaders.html import load_html
-from index.loaders.markdown import load_markdown
-from index.loaders.pdf import PAGE_BREAK, load_pdf, pdf_document
-from index.loaders.text import is_soft_break, load_text, text_document
+from index.loaders import html, markdown, pdf, text
+from index.loaders.common import Skipped, Unreadable, decode, line_anchors
+from index.loaders.pdf import PAGE_BREAK, pdf_document
+from index.loaders.text import is_soft_break, text_document
 from index.models import Document
 
 __all__ = [
@@ -27,6 +32,7 @@ __all__ = [
     "SUPPORTED",
     "LoadResult",
     "Skipped",
+    "Unreadable",
     "decode",
     "is_soft_break",
     "iter_files",
@@ -39,10 +45,18 @@ __all__ = [
 
 log = logging.getLogger("docqa.loading")
 
-TEXT_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown"}
-HTML_SUFFIXES = {".html", ".htm"}
-PDF_SUFFIXES = {".pdf"}
-SUPPORTED = ", ".join(sorted({*TEXT_SUFFIXES, *HTML_SUFFIXES, *PDF_SUFFIXES}))
+Loader = Callable[[str, bytes], Document]
+
+# suffix (lower case) → loader
+LOADERS: dict[str, Loader] = {
+    ".txt": text.load,
+    ".md": markdown.load,
+    ".markdown": markdown.load,
+    ".html": html.load,
+    ".htm": html.load,
+    ".pdf": pdf.load,
+}
+SUPPORTED = ", ".join(sorted(LOADERS))
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 T = TypeVar("T")
@@ -113,9 +127,11 @@ def load_documents(
 
 
 def load_file(root: Path, path: Path, source: str) -> Document | Skipped:
-    """One file as a Document, or the reason it was skipped."""
-    suffix = path.suffix.lower()
-    if suffix not in TEXT_SUFFIXES and suffix not in HTML_SUFFIXES | PDF_SUFFIXES:
+    """One file as a Document, or the reason it was skipped. Whatever a loader (or the
+    parser under it) raises on one file becomes that file's reason: one bad file never
+    stops the others."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
         return Skipped(source, f"unsupported type (docqa reads {SUPPORTED})")
     try:
         if not path.resolve().is_relative_to(root.resolve()):
@@ -126,20 +142,10 @@ def load_file(root: Path, path: Path, source: str) -> Document | Skipped:
         data = path.read_bytes()
     except OSError as exc:
         return Skipped(source, f"cannot be read ({exc.strerror or exc})")
-    if suffix in PDF_SUFFIXES:
-        return load_pdf(source, data)
-    text = decode(data)
-    if text is None:
-        return Skipped(source, "binary or undecodable (not UTF-8 or Windows-1252 text)")
-    if not text.strip():
-        return Skipped(source, "empty")
-    if suffix in HTML_SUFFIXES:
-        doc = load_html(source, text)
-        if not doc.blocks:
-            return Skipped(source, "no visible text")
-        return doc
-    if TEXT_SUFFIXES[suffix] == "markdown":
-        return load_markdown(source, text)
-    return load_text(source, text, markdown=False)
-
-
+    try:
+        return loader(source, data)
+    except Unreadable as exc:
+        return Skipped(source, str(exc))
+    except Exception as exc:  # a parser's bug or limit on one file is that file's reason
+        log.debug("loading %s failed", source, exc_info=True)
+        return Skipped(source, f"could not be read ({type(exc).__name__}: {exc})")

@@ -1,4 +1,5 @@
-"""What every loader shares: the skip record, line anchors and text decoding."""
+"""What every loader shares: the skip record, the error a loader raises, line anchors and
+text decoding."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ class Skipped:
 
     source: str
     reason: str
+
+
+class Unreadable(Exception):
+    """Raised by a loader for a file it cannot make a document of; the message is the skip
+    reason shown to the user ("empty", "encrypted PDF", ...)."""
 
 
 
@@ -40,3 +46,13 @@ def decode(data: bytes) -> str | None:
         return text.replace("\r\n", "\n").replace("\r", "\n")
     return None
 
+
+
+def decode_text(data: bytes) -> str:
+    """The text of a text file, or Unreadable when it is binary, undecodable or blank."""
+    text = decode(data)
+    if text is None:
+        raise Unreadable("binary or undecodable (not UTF-8 or Windows-1252 text)")
+    if not text.strip():
+        raise Unreadable("empty")
+    return text

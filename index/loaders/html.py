@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from index.loaders.common import Anchor
+from index.loaders.common import Anchor, Unreadable, decode_text
 from index.models import Block, Document
 
 _SKIP_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
@@ -40,7 +40,7 @@ class _HTMLText(HTMLParser):
                     start=self.block_start,
                     end=self.length,
                     heading_path=tuple(t for _, t in self.path),
-                    is_heading=is_heading,
+                    kind="heading" if is_heading else "paragraph",
                 )
             )
         self.block_start = None
@@ -90,7 +90,7 @@ class _HTMLText(HTMLParser):
                             start=self.block_start,
                             end=self.length,
                             heading_path=tuple(t for _, t in self.path),
-                            is_heading=True,
+                            kind="heading",
                         )
                     )
                     self.block_start = None
@@ -109,6 +109,13 @@ class _HTMLText(HTMLParser):
                 self._emit(piece, line + i)
                 if self.heading_level is not None:
                     self.heading_text.append(piece)
+
+
+def load(source: str, data: bytes) -> Document:
+    doc = load_html(source, decode_text(data))
+    if not doc.blocks:
+        raise Unreadable("no visible text")
+    return doc
 
 
 def load_html(source: str, text: str) -> Document:

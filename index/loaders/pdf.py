@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from index.loaders.common import Anchor, Skipped, line_anchors
+from index.loaders.common import Anchor, Unreadable, line_anchors
 from index.loaders.text import text_blocks
 from index.models import Block, Document
 
 PAGE_BREAK = "\n\f\n"
 
 
-def load_pdf(source: str, data: bytes) -> Document | Skipped:
+def load(source: str, data: bytes) -> Document:
     import io
 
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-    except ImportError:  # pragma: no cover - pypdf is a dependency
-        return Skipped(source, "PDF support needs pypdf: pip install pypdf")
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            return Skipped(source, "encrypted PDF")
+            raise Unreadable("encrypted PDF")
         pages = [(page.extract_text() or "") for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        return Skipped(source, f"unreadable PDF ({exc})")
-    return pdf_document(source, pages) or Skipped(source, "PDF has no extractable text")
+        raise Unreadable(f"unreadable PDF ({exc})") from None
+    doc = pdf_document(source, pages)
+    if doc is None:
+        raise Unreadable("PDF has no extractable text")
+    return doc
 
 
 def pdf_document(source: str, pages: list[str]) -> Document | None:

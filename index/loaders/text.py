@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from index.loaders.common import line_anchors
+from index.loaders.common import decode_text, line_anchors
 from index.models import Block, Document
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -60,7 +60,7 @@ def text_blocks(
                     start=base + start,
                     end=base + start + len(line),
                     heading_path=tuple(t for _, t in path),
-                    is_heading=True,
+                    kind="heading",
                 )
             )
             prev_line = ""
@@ -94,3 +94,8 @@ def load_text(source: str, text: str, markdown: bool) -> Document:
         anchors=tuple(line_anchors(text)),
     )
 
+
+
+def load(source: str, data: bytes) -> Document:
+    """A plain text file: paragraphs at blank lines and at lines that start a block."""
+    return load_text(source, decode_text(data), markdown=False)

@@ -16,7 +16,7 @@ from index.store.format import (
     StoredIndex,
     index_fingerprint,
 )
-from index.store.table import ROW, ChunkTable, ChunkTableBuilder
+from index.store.table import BLOCK_ROW, ROW, ChunkTable, ChunkTableBuilder
 from index.store.update import (
     Changes,
     FileStat,
@@ -29,6 +29,7 @@ from index.store.update import (
 )
 
 __all__ = [
+    "BLOCK_ROW",
     "FORMAT_VERSION",
     "ROW",
     "Changes",

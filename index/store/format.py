@@ -13,6 +13,7 @@ Layout (one index per documents folder, keyed by its resolved path)::
             indptr.npy doc_ids.npy tfs.npy doc_len.npy    the postings (BM25Scorer)
             chunks.npy       one row per chunk: source, lines, span, page, heading
             text_offsets.npy texts.utf8                   chunk texts, read on demand
+            block_ptr.npy blocks.npy   each chunk's typed blocks (offsets into its text)
 
 No pickle: arrays are ``.npy`` read without object dtypes, the rest JSON. A save writes a
 new generation folder beside the live one (every file fsynced), renames it into place,
@@ -43,10 +44,10 @@ from pydantic import BaseModel, ValidationError
 from index.chunking import ChunkingConfig
 from index.errors import IndexStoreError
 from index.scoring import DELTA, K1, B, BM25Scorer
-from index.store.table import ROW, ChunkTable
+from index.store.table import BLOCK_ROW, ROW, ChunkTable
 from index.tokenize import fingerprint as tokenizer_fingerprint
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # A file modified this close to a save may change again within the same mtime tick;
 # such files are recorded with an unknown mtime so the next start hashes them.
@@ -101,7 +102,9 @@ class Manifest(BaseModel):
     sizes: dict[str, int]
 
 
-_ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len", "chunks", "text_offsets")
+_ARRAYS = (
+    "indptr", "doc_ids", "tfs", "doc_len", "chunks", "text_offsets", "block_ptr", "blocks"
+)
 _FILES = ("vocab.json", "strings.json", *(f"{a}.npy" for a in _ARRAYS), "texts.utf8")
 
 
@@ -299,6 +302,8 @@ class IndexStore:
             or len(rows) != n
             or len(arrays["doc_len"]) != n
             or len(arrays["text_offsets"]) != n + 1
+            or arrays["blocks"].dtype != BLOCK_ROW
+            or len(arrays["block_ptr"]) != n + 1
             or len(arrays["indptr"]) != len(terms) + 1
             or len(terms) != manifest.n_terms
         ):
@@ -310,7 +315,15 @@ class IndexStore:
             arrays["tfs"],
             arrays["doc_len"],
         )
-        chunks = ChunkTable(rows, arrays["text_offsets"], texts, sources, headings)
+        chunks = ChunkTable(
+            rows,
+            arrays["text_offsets"],
+            texts,
+            sources,
+            headings,
+            arrays["block_ptr"],
+            arrays["blocks"],
+        )
         return StoredIndex(manifest, scorer, chunks, generation)
 
     # -- writing ---------------------------------------------------------------------
@@ -396,6 +409,8 @@ class IndexStore:
             "doc_len": scorer.doc_len,
             "chunks": chunks.rows,
             "text_offsets": chunks.offsets,
+            "block_ptr": chunks.block_ptr,
+            "blocks": chunks.block_rows,
         }
         for array_name, array in arrays.items():
             put(

@@ -9,7 +9,7 @@ from typing import overload
 
 import numpy as np
 
-from index.models import Chunk
+from index.models import BLOCK_KINDS, BlockSpan, Chunk
 
 ROW = np.dtype(
     [
@@ -22,6 +22,8 @@ ROW = np.dtype(
         ("heading", "<i4"),
     ]
 )
+# a chunk's blocks: offsets into its text and the kind's position in BLOCK_KINDS
+BLOCK_ROW = np.dtype([("start", "<i4"), ("end", "<i4"), ("kind", "u1")])
 
 
 class ChunkTable(Sequence[Chunk]):
@@ -38,12 +40,16 @@ class ChunkTable(Sequence[Chunk]):
         texts: bytes | mmap.mmap,
         sources: list[str],
         headings: list[tuple[str, ...]],
+        block_ptr: np.ndarray,
+        block_rows: np.ndarray,
     ) -> None:
         self.rows = rows
         self.offsets = offsets
         self.texts = texts
         self.sources = sources
         self.headings = headings
+        self.block_ptr = block_ptr  # chunk i's blocks are block_rows[block_ptr[i]:block_ptr[i+1]]
+        self.block_rows = block_rows
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -74,6 +80,13 @@ class ChunkTable(Sequence[Chunk]):
             end=int(row["end"]),
             page=None if page < 0 else page,
             heading_path=self.headings[row["heading"]],
+            blocks=self.blocks(i),
+        )
+
+    def blocks(self, i: int) -> tuple[BlockSpan, ...]:
+        spans = self.block_rows[int(self.block_ptr[i]) : int(self.block_ptr[i + 1])]
+        return tuple(
+            (int(start), int(end), BLOCK_KINDS[kind]) for start, end, kind in spans.tolist()
         )
 
     def text(self, i: int) -> str:
@@ -96,6 +109,10 @@ class ChunkTableBuilder:
         self._texts: list[bytes] = []
         self._lengths: list[np.ndarray] = []
         self._pending_lengths: list[int] = []
+        self._blocks: list[np.ndarray] = []
+        self._pending_blocks: list[tuple[int, int, int]] = []
+        self._block_counts: list[np.ndarray] = []
+        self._pending_block_counts: list[int] = []
         self.count = 0  # chunks so far: the id the next chunk gets
 
     def _source_id(self, source: str) -> int:
@@ -119,13 +136,18 @@ class ChunkTableBuilder:
         )
         self._texts.append(text)
         self._pending_lengths.append(len(text))
+        self._pending_blocks.extend((a, b, _KIND_IDS[kind]) for a, b, kind in chunk.blocks)
+        self._pending_block_counts.append(len(chunk.blocks))
         self.count += 1
 
     def _flush(self) -> None:
         if self._pending:
             self._rows.append(np.array(self._pending, dtype=ROW))
             self._lengths.append(np.array(self._pending_lengths, dtype=np.int64))
+            self._blocks.append(np.array(self._pending_blocks, dtype=BLOCK_ROW))
+            self._block_counts.append(np.array(self._pending_block_counts, dtype=np.int64))
             self._pending, self._pending_lengths = [], []
+            self._pending_blocks, self._pending_block_counts = [], []
 
     def add_rows(self, table: ChunkTable, lo: int, hi: int) -> None:
         """Copy chunks ``lo:hi`` of ``table`` (their texts as bytes, nothing decoded)."""
@@ -145,6 +167,8 @@ class ChunkTableBuilder:
         self._rows.append(rows)
         self._texts.append(bytes(table.texts[int(table.offsets[lo]) : int(table.offsets[hi])]))
         self._lengths.append(np.diff(table.offsets[lo : hi + 1]).astype(np.int64))
+        self._blocks.append(table.block_rows[table.block_ptr[lo] : table.block_ptr[hi]].copy())
+        self._block_counts.append(np.diff(table.block_ptr[lo : hi + 1]).astype(np.int64))
         self.count += hi - lo
 
     def finish(self) -> ChunkTable:
@@ -155,4 +179,13 @@ class ChunkTableBuilder:
         np.cumsum(lengths, out=offsets[1:])
         texts = b"".join(self._texts)
         self._texts = []
-        return ChunkTable(rows, offsets, texts, list(self._sources), list(self._headings))
+        blocks = np.concatenate(self._blocks) if self._blocks else np.zeros(0, BLOCK_ROW)
+        counts = np.concatenate(self._block_counts) if self._block_counts else np.zeros(0, np.int64)
+        block_ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=block_ptr[1:])
+        return ChunkTable(
+            rows, offsets, texts, list(self._sources), list(self._headings), block_ptr, blocks
+        )
+
+
+_KIND_IDS = {kind: i for i, kind in enumerate(BLOCK_KINDS)}
