@@ -124,3 +124,13 @@ def test_answer_matching_ignores_case_apostrophes_and_spacing() -> None:
     assert not contains_any("Microsoft’s next steps", ["next step remains"])
     assert first_hit_rank(["no", "costs $97.4 billion", "97.4"], ["$97.4 BILLION"]) == 2
     assert first_hit_rank(["no", "nothing"], ["yes"]) is None
+
+
+def test_answer_matching_ignores_inline_markup() -> None:
+    # an expected answer copied from a .rst or .md file matches the quoted display text
+    assert normalize_text("used over those set in :file:`.flaskenv`") == "used over those set in .flaskenv"
+    assert contains_any("The prefix is FLASK_ by default.", ["The prefix is ``FLASK_`` by default"])
+    assert contains_any("It does not modify your pyproject.toml", ["**does not** modify your `pyproject.toml`"])
+    # and the other way round; other punctuation stays
+    assert contains_any("run `eval $(poetry env activate)`", ["eval $(poetry env activate)"])
+    assert normalize_text("a*b = c_d") == "a*b = c_d"

@@ -9,6 +9,7 @@ trec_eval's default ``relevance_level``. Averages over queries are the caller's 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 RELEVANT = 1  # trec_eval's relevance_level: grades below it count as not relevant
@@ -96,11 +97,19 @@ def percentile(values: Sequence[float], q: float) -> float:
 # --- question answering --------------------------------------------------------------
 
 
+# Inline markup of Markdown and reStructuredText: ``literal``, `code`, **strong** and a
+# role's name (:func:`...`). Question-set authors copy answers from the source files, while
+# docqa quotes the text without its markup.
+_INLINE_MARKUP = re.compile(r":[a-z][\w.+-]*:(?=`)|`+|\*\*")
+
+
 def normalize_text(text: str) -> str:
-    """Lowercase, the typographic apostrophe as ', runs of whitespace as one space:
-    users type "OpenAI's" where the document has "OpenAI’s", and a passage keeps the
+    """Lowercase, the typographic apostrophe as ', inline markup left out, runs of
+    whitespace as one space: users type "OpenAI's" where the document has "OpenAI’s",
+    an expected answer copied from a file keeps its backticks, and a passage keeps the
     file's line breaks."""
-    return " ".join(text.replace("’", "'").replace("‘", "'").casefold().split())
+    text = _INLINE_MARKUP.sub("", text.replace("’", "'").replace("‘", "'"))
+    return " ".join(text.casefold().split())
 
 
 def contains_any(text: str, expected: Iterable[str]) -> bool:
