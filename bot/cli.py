@@ -57,9 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"docqa: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings_level)
-    # pypdf warns about every quirk of a PDF; our loader already says, in one line, when a
-    # PDF cannot be used
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # pypdfium2 warns about quirks of a PDF (a looping outline); our loader already says,
+    # in one line, when a PDF cannot be used
+    logging.getLogger("pypdfium2").setLevel(logging.ERROR)
     try:
         return int(args.func(args))
     except (QuestionError, SettingsError) as exc:
