@@ -75,19 +75,6 @@ def test_html_visible_text_headings_and_source_lines(docs_dir: Path) -> None:
     assert doc.locate(doc.blocks[3].start) == (8, None)
 
 
-def test_pdf_text_by_page(docs_dir: Path) -> None:
-    doc = load_file(docs_dir, docs_dir / "manual.pdf", "manual.pdf")
-    assert isinstance(doc, Document)
-    texts = [t for t, _, _ in _blocks(doc)]
-    assert texts == [
-        "Warranty terms",
-        "The warranty lasts two years from purchase.",
-        "Returns",
-        "Returns are accepted within 30 days.",
-    ]
-    assert [doc.locate(b.start) for b in doc.blocks] == [(1, 1), (2, 1), (1, 2), (2, 2)]
-
-
 def test_windows_1252_is_the_fallback(docs_dir: Path) -> None:
     doc = load_file(docs_dir, docs_dir / "notes" / "cafe.txt", "notes/cafe.txt")
     assert isinstance(doc, Document)

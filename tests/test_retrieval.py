@@ -133,5 +133,4 @@ def test_sources_and_source_lines(docs_dir: Path) -> None:
     assert [r[1] for r in engine.source_lines(returns)] == [
         "Returns",
         "Returns are accepted within 30 days.",
-        "",
     ]

@@ -73,20 +73,20 @@ _LONE_ACCENT = re.compile(r"(?:(?<=\s)|^)[\u00a8\u00b4\u02c6\u02dc\u02d9\u00b8\u
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _WORD = re.compile(r"[^\W\d_]+")
 _COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
-_SUPERSCRIPT_RUN = re.compile(r"(?<=[^\W\d_]|[)\]])\d+(?:[,\u2013-] ?\d+)*")
+# a note or citation mark after a word (or its closing punctuation), maybe set a space apart
+_SUPERSCRIPT_RUN = re.compile(r"(?:(?<=[^\W\d_])|(?<=[)\].,;:])) ?(\d+(?:[,\u2013-] ?\d+)*)")
 _PAGE_NUMBER = re.compile(
     r"(?i)^(?:page\s+)?(?:\d{1,4}|[ivxlc]{1,7})(?:\s*(?:/|of)\s*\d{1,4})?$|^[-\u2013\u2014]\s*\d{1,4}\s*[-\u2013\u2014]$"
 )
 _LEADER = re.compile(r"(?:\.\s?){4,}\s*\d{1,4}$|(?:\s\.){3,}\s*\d{1,4}$")
 _TOC_ENTRY = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+|[A-Z][.)]\s+)?\S.{0,100}\s\d{1,4}$")
 _TOC_TITLE = re.compile(r"(?i)^(?:table of )?contents$")
+_BOLD_NAME = re.compile(r"(?i)bold|black|heavy|semibold|demi")
 _BULLETS = "•◦▪‣●○■□∙"
 _NUMBERED = re.compile(r"^(?:\(?\d{1,3}[.)]|\(?[a-z][.)]|\([ivx]{1,4}\))\s+\S")
-# a hyphen is often real after these even when the document never writes the pair again
-_PREFIXES = frozenset(
-    "anti auto bi co counter cross de multi non over post pre pro re self semi sub super "
-    "under well".split()
-)
+# after these a hyphen is most often real, even when the document never writes the pair
+# again ("pre-" + "allocated"); "re-" and "de-" are as often the start of one word
+_PREFIXES = frozenset("anti cross multi non post pre self semi well".split())
 
 
 @dataclass
@@ -238,12 +238,23 @@ def _page_lines(textpage: Any) -> list[Line]:
         c.FPDFText_GetCharOrigin(textpage, i, ox, oy)
         return ox.value, oy.value
 
+    name = ctypes.create_string_buffer(128)
+
+    def weight(i: int) -> int:
+        found = int(c.FPDFText_GetFontWeight(textpage, i))
+        if found > 0:
+            return found
+        # a standard font has no descriptor to say it: read its name (Helvetica-Bold)
+        c.FPDFText_GetFontInfo(textpage, i, name, len(name), None)
+        return 700 if _BOLD_NAME.search(name.value.decode("latin-1")) else 400
+
     def raised_small(i: int, before: int) -> bool:
         return size(i) < 0.85 * size(before) and origin(i)[1] > origin(before)[1] + 0.1 * size(before)
 
     drop: set[int] = set()
     for m in _SUPERSCRIPT_RUN.finditer(raw):
-        if raised_small(m.start(), m.start() - 1) and raised_small(m.end() - 1, m.start() - 1):
+        word = m.start() - 1
+        if raised_small(m.start(1), word) and raised_small(m.end(1) - 1, word):
             drop.update(range(m.start(), m.end()))
 
     lines: list[Line] = []
@@ -256,8 +267,8 @@ def _page_lines(textpage: Any) -> list[Line]:
         if kept:
             first, last = kept[0], kept[-1]
             line.size = median((size(first), size(kept[len(kept) // 2]), size(last)))
-            line.weight = int(c.FPDFText_GetFontWeight(textpage, first))
-            line.bold_end = c.FPDFText_GetFontWeight(textpage, last) >= line.weight
+            line.weight = weight(first)
+            line.bold_end = weight(last) >= line.weight
             line.x, line.y = origin(first)
         lines.append(line)
         chars.clear()
@@ -274,6 +285,9 @@ def _page_lines(textpage: Any) -> list[Line]:
                 indices.append(i)
             i += 2
             continue
+        if ch in ",.;:)" and chars and chars[-1] == " " and i - 2 in drop:
+            chars.pop()  # "shows¹ ², and": the space was the gap after the mark
+            indices.pop()
         if i in drop:
             # "learn³and": the superscript stood for a space
             if i + 1 not in drop and i + 1 < count and raw[i + 1].isalpha() and chars and chars[-1].isalpha():
@@ -352,10 +366,12 @@ def _drop_furniture(pages: list[list[Line]]) -> None:
         seen.update({_shape(lines[i].text) for i in picked})
     repeated = max(3, int(0.4 * len(pages)) + 1)
     for lines, picked in zip(pages, edges, strict=True):
-        for i in picked:
-            text = lines[i].text
-            if _PAGE_NUMBER.match(text) or (seen[_shape(text)] >= repeated and len(text) <= 80):
-                lines[i].text = ""
+        numbers = {i for i in picked if _PAGE_NUMBER.match(lines[i].text)}
+        running = {i for i in picked if seen[_shape(lines[i].text)] >= repeated and len(lines[i].text) <= 80}
+        if all(i in numbers | running for i, line in enumerate(lines) if line.text):
+            running = set()  # a page of one short line is that line, not a header
+        for i in numbers | running:
+            lines[i].text = ""
     toc_before = False
     for lines in pages:
         toc = sum(1 for line in lines if _LEADER.search(line.text)) >= 3
@@ -395,32 +411,33 @@ def _vocabulary(pages: list[list[Line]]) -> tuple[Counter[str], set[str]]:
 def _keeps_hyphen(head: str, tail: str, words: Counter[str], compounds: set[str]) -> bool:
     """Whether ``head-`` at a line end and ``tail`` at the next line's start are a real
     hyphenated compound rather than one word split by the typesetter."""
+    if not (head.isalpha() and tail[:1].isalpha()):
+        return True  # "BM25-" + "style", "10-" + "20"
+    tail = re.match(r"[^\W\d_]+", tail).group(0)  # type: ignore[union-attr]
     h, t = head.casefold(), tail.casefold()
     if f"{h}-{t}" in compounds:
         return True
     if h + t in words:
         return False
-    if tail[:1].isupper():
+    if tail[:1].isupper() or h in _PREFIXES:
         return True
     # "general-" + "purpose" when neither form occurs again: a whole known word before the
     # hyphen is more often a compound than a hyphenated word ("authenti-" + "cation")
-    return (t in words and (h in words or h in _PREFIXES)) or (
-        len(h) >= 4 and len(t) >= 4 and h in words
-    )
+    return t in words and (h in words or len(h) >= 4)
 
 
 def _join_hyphenated(lines: list[Line], words: Counter[str], compounds: set[str]) -> None:
     """Join words hyphenated across a line end, moving the whole word onto the first line."""
     for n in range(len(lines) - 1):
         line, nxt = lines[n], lines[n + 1]
-        head = re.search(r"([^\W\d_]+)-$", line.text)
-        tail = re.match(r"([^\W\d_]+)\S*", nxt.text)
-        if not head or not tail:
+        head = re.search(r"([^\s-]+)-$", line.text)
+        word = re.match(r"\S+", nxt.text)
+        if not head or not word:
             continue
-        word = tail.group(0)
-        keep = _keeps_hyphen(head.group(1), tail.group(1), words, compounds)
-        line.text = (line.text if keep else line.text[:-1]) + word
-        nxt.text = nxt.text[tail.end() :].lstrip()
+        head_word = re.search(r"[^\W_]+$", head.group(1))
+        keep = head_word is None or _keeps_hyphen(head_word.group(0), word.group(0), words, compounds)
+        line.text = (line.text if keep else line.text[:-1]) + word.group(0)
+        nxt.text = nxt.text[word.end() :].lstrip()
 
 
 def _document(source: str, pages: list[list[Line]], outline: list[Bookmark]) -> Document | None:
@@ -584,7 +601,9 @@ def _font_headings(pages: list[list[Line]]) -> Headings:
             n += 1
     if len(candidates) >= 2:
         (p1, f1, l1, s1), (p2, f2, l2, s2) = candidates[:2]
-        if p1 == p2 and l1 + 1 == f2 and s1 and s2:
+        after = next((l.text for l in pages[p2][l2 + 1 :] if l.text), "")
+        subtitle = not pages[p2][f2].text[:1].isdigit() and len(after) < 30
+        if p1 == p2 and l1 + 1 == f2 and s1 > s2 > 0 and subtitle:
             # a title and its subtitle ("Disruptor:" / "High performance alternative ...")
             candidates[:2] = [(p1, f1, l2, s1)]
     sizes = sorted({s for *_, s in candidates if s}, reverse=True)
