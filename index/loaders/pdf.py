@@ -423,7 +423,7 @@ def _keeps_hyphen(head: str, tail: str, words: Counter[str], compounds: set[str]
         return True
     # "general-" + "purpose" when neither form occurs again: a whole known word before the
     # hyphen is more often a compound than a hyphenated word ("authenti-" + "cation")
-    return t in words and (h in words or len(h) >= 4)
+    return (t in words and h in words) or (len(h) >= 4 and len(t) >= 4 and h in words)
 
 
 def _join_hyphenated(lines: list[Line], words: Counter[str], compounds: set[str]) -> None:
