@@ -12,7 +12,6 @@ from pdf_files import Pdf, Run, body, build, content, line
 from index.chunking import ChunkingConfig, chunk_document
 from index.citations import verify_citation
 from index.loaders import PAGE_BREAK, Skipped, load_documents, load_file, pdf
-from index.loaders.common import Unreadable
 from index.models import Document, Passage
 
 # shared/ sits beside the checkout (or beside the folder of a git worktree)

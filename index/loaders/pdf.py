@@ -39,7 +39,7 @@ import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
@@ -193,7 +193,7 @@ def _outline(pdf: Any) -> list[Bookmark]:
 def _inflating_stream(data: bytes) -> str | None:
     """A skip reason when a Flate-compressed stream inflates past ``MAX_STREAM_BYTES``."""
     view = memoryview(data)
-    for match in re.finditer(rb"stream\r?\n", data):
+    for match in re.finditer(rb"(?<!end)stream\r?\n", data):
         head = data[max(0, match.start() - 1024) : match.start()]
         head = head[head.rfind(b"obj") + 1 :]
         if b"/Image" in head:
@@ -226,8 +226,9 @@ def _page_lines(textpage: Any) -> list[Line]:
     count = textpage.count_chars()
     raw = textpage.get_text_range(0, count) if count > 0 else ""
     if len(raw) != count:  # characters outside UCS-2: text without font information
-        raw = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\ufffe", "-\n"))
-        return [Line(t) for t in raw.replace("\x02", "-\n").split("\n")]
+        for mark in _HYPHEN_MARKS:
+            raw = raw.replace(mark, "-\n")
+        return [Line(t) for t in raw.replace("\r\n", "\n").split("\n")]
 
     ox, oy = ctypes.c_double(), ctypes.c_double()
 
