@@ -122,11 +122,11 @@ def test_bad_files_are_skipped_with_a_reason(
         result = load_documents(root)
     assert [d.source for d in result.documents] == ["good.txt"]
     assert result.skipped == [
-        Skipped("bad.md", "binary or undecodable (not UTF-8 or Windows-1252 text)"),
-        Skipped("blob.txt", "binary or undecodable (not UTF-8 or Windows-1252 text)"),
+        Skipped("bad.md", "binary or undecodable (not UTF-8, UTF-16 or Windows-1252 text)"),
+        Skipped("blob.txt", "binary or undecodable (not UTF-8, UTF-16 or Windows-1252 text)"),
         Skipped("broken.pdf", result.skipped[2].reason),
         Skipped("empty.md", "empty"),
-        Skipped("image.png", "unsupported type (docqa reads .htm, .html, .markdown, .md, .pdf, .txt)"),
+        Skipped("image.png", "unsupported type (docqa reads .docx, .htm, .html, .markdown, .md, .pdf, .rest, .rst, .txt)"),
         Skipped("link.txt", "link leads outside the documents folder"),
         Skipped("script.html", "no visible text"),
     ]
@@ -134,7 +134,7 @@ def test_bad_files_are_skipped_with_a_reason(
     ours = [r for r in caplog.records if r.name == "docqa.loading"]
     assert len(ours) == 7
     assert ours[0].getMessage() == (
-        "skipped bad.md: binary or undecodable (not UTF-8 or Windows-1252 text)"
+        "skipped bad.md: binary or undecodable (not UTF-8, UTF-16 or Windows-1252 text)"
     )
 
 
@@ -143,7 +143,7 @@ def test_no_usable_document_says_where_and_what(tmp_path: Path) -> None:
     with pytest.raises(NoDocumentsError) as err:
         load_documents(tmp_path)
     assert str(err.value) == (
-        f"no documents found in {tmp_path}: add .htm, .html, .markdown, .md, .pdf, .txt files, "
+        f"no documents found in {tmp_path}: add .docx, .htm, .html, .markdown, .md, .pdf, .rest, .rst, .txt files, "
         "or point DOCQA_DOCS_DIR (or --docs) at another folder"
     )
     with pytest.raises(NoDocumentsError, match="does not exist"):
