@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,7 @@ SUPPORTED = ", ".join(sorted(LOADERS))
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_FILE_CHARS = 20_000_000  # characters of extracted text (a PDF or DOCX can unpack far)
 MAX_FILE_SECONDS = 30.0  # checked between a loader's steps (pages, blocks)
+_clock = time.monotonic  # the time bound's clock (a test replaces it)
 
 T = TypeVar("T")
 
@@ -255,7 +257,7 @@ def load_file(root: Path, path: Path, source: str) -> Document | Skipped:
     except FileProblem as exc:
         return Skipped(source, str(exc))
     try:
-        with work_bound(MAX_FILE_CHARS, MAX_FILE_SECONDS):
+        with work_bound(MAX_FILE_CHARS, MAX_FILE_SECONDS, _clock):
             doc = loader(source, data)
             check_work(len(doc.text))
         return doc

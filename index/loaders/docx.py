@@ -26,7 +26,7 @@ MAX_PARTS = 10_000
 
 _HEADING = re.compile(r"heading ([1-9])$", re.IGNORECASE)
 _QUOTE_STYLES = {"quote", "intense quote", "block text"}
-_CODE_STYLES = {"html preformatted", "macro text", "code", "source code", "plain text"}
+_CODE_STYLES = {"html preformatted", "macro", "macro text", "code", "source code", "plain text"}
 
 
 def _open(data: bytes) -> Any:
@@ -126,6 +126,8 @@ def _items(document: Any) -> Iterator[tuple[int, BlockKind, int, str]]:
                     yield number, "table_row", 0, text
             continue
         number += 1
+        if any(name.startswith("toc ") for name in _style_names(item)):
+            continue  # a table of contents line ("Installation ..... 3")
         kind, level = _kind(item)
         text = item.text.replace("\r", "\n")
         text = text if kind == "code" else "\n".join(" ".join(ln.split()) for ln in text.split("\n"))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,8 @@ from typing import Any
 from index.loaders.common import Anchor, Unreadable, check_work, decode_text
 from index.loaders.text import load_text
 from index.models import Block, BlockKind, Document
+
+log = logging.getLogger("docqa.loading")
 
 # docutils splits lines at these too (str.splitlines); as spaces, its lines are ours
 _EXTRA_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -112,13 +115,18 @@ def rst_document(source: str, text: str) -> Document:
     clean = _EXTRA_LINE_BREAKS.sub(" ", text)
     lines = clean.split("\n")
     if any(len(line) > _LINE_LENGTH_LIMIT for line in lines):
-        # docutils refuses such a file whole; the text itself is still worth reading
-        doc = load_text(source, text, markdown=False)
-        return doc.model_copy(update={"kind": "rst"})
-    tree = _parse(clean)
-    check_work(len(text))
-    writer = _Writer(lines)
-    writer.walk(tree)
+        return _as_plain_text(source, text)  # docutils refuses such a file whole
+    try:
+        tree = _parse(clean)
+        check_work(len(text))
+        writer = _Writer(lines)
+        writer.walk(tree)
+    except Unreadable:
+        raise
+    except Exception:  # nesting deeper than docutils goes, a docutils bug
+        log.debug("reading %s as reStructuredText failed; read as plain text", source,
+                  exc_info=True)  # fmt: skip
+        return _as_plain_text(source, text)
     if not writer.blocks:
         raise Unreadable("no text")
     return Document(
@@ -131,14 +139,22 @@ def rst_document(source: str, text: str) -> Document:
     )
 
 
+def _as_plain_text(source: str, text: str) -> Document:
+    """The file read as plain text, markup and all: better than nothing."""
+    return load_text(source, text, markdown=False).model_copy(update={"kind": "rst"})
+
+
 # --- parsing ------------------------------------------------------------------------------
 
 
 def _parse(text: str) -> Any:
     from docutils.core import publish_doctree
 
+    from docutils.parsers.rst import roles
+
     _register_sphinx()
     _register_unknown(text)
+    roles._roles.pop("", None)  # a default-role left by a file whose parse failed
     return publish_doctree(text, settings_overrides=dict(_SETTINGS))
 
 
@@ -294,7 +310,12 @@ def _register_sphinx() -> None:
             code = "\n".join(self.content)
             if not code.strip():
                 return []
-            return [nodes.literal_block(code, code)]
+            shown: list[Any] = []
+            caption = self.options.get("caption")
+            if isinstance(caption, str) and caption.strip():  # Sphinx shows it above the code
+                parsed, _ = self.state.inline_text(caption, self.lineno)
+                shown.append(nodes.paragraph(caption, "", *parsed, nodes.Text(":")))
+            return [*shown, nodes.literal_block(code, code)]
 
     for name in _OBJECT_DIRECTIVES:
         directives.register_directive(name, Heading)
@@ -345,10 +366,15 @@ def _make_docutils_lenient(lenient: Any) -> None:
             continue
 
         def run(self: Any, _original: Any = original) -> list[Any]:
+            from docutils import nodes
+
             try:
-                return _original.run(self)  # type: ignore[no-any-return]
+                result = _original.run(self)
             except Exception:  # keep the text: read the content as plain reST
                 return lenient.run(self)  # type: ignore[no-any-return]
+            if result and all(isinstance(n, nodes.system_message) for n in result):
+                return lenient.run(self)  # type: ignore[no-any-return]  # an error, not text
+            return result  # type: ignore[no-any-return]
 
         spec = original.option_spec
         attrs: dict[str, Any] = {"run": run, "role": "plain", "label": lenient.label,
