@@ -212,6 +212,32 @@ def test_blocks_display_text_and_exact_lines(guide: Path) -> None:
     assert failing_citations(guide) == []
 
 
+@pytest.mark.parametrize(
+    ("markup", "shown"),
+    [
+        (":meth:`~flask.Flask.run`", "run"),
+        (":class:`.Flask`", "Flask"),
+        (":meth:`~.Flask.app_context`", "app_context"),
+        (":func:`flask.url_for`", "flask.url_for"),
+        (":attr:`TestResponse.history <werkzeug.test.TestResponse.history>`",
+         "TestResponse.history"),
+        (":ref:`the settings <settings>`", "the settings"),
+        (":doc:`/patterns/appfactories`", "patterns/appfactories"),
+        (":file:`.venv/bin/{name}.py`", ".venv/bin/name.py"),
+        (":pep:`8`", "PEP 8"),
+        (":py:data:`~widget.TIMEOUT`", "TIMEOUT"),
+        ("``--port 8000``", "--port 8000"),
+        ("`Werkzeug <https://werkzeug.palletsprojects.com/>`_", "Werkzeug"),
+        ("**Do not** use it", "Do not use it"),
+    ],
+)
+def test_roles_and_inline_markup_read_as_rendered(tmp_path: Path, markup: str, shown: str) -> None:
+    (tmp_path / "a.rst").write_text(f"Use {markup} here.\n", encoding="utf-8")
+    doc = load_file(tmp_path, tmp_path / "a.rst", "a.rst")
+    assert isinstance(doc, Document)
+    assert doc.text == f"Use {shown} here."
+
+
 def test_docutils_says_nothing_on_stdout_or_stderr(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -75,6 +75,10 @@ _SPHINX_ROLES = (
     "guilabel kbd mailheader makevar manpage menuselection mimetype newsfeed program regexp "
     "samp pep rfc func meth class attr data exc mod obj const"
 ).split()
+# roles naming a Python (or other domain) object: "~" shows the last dotted part only
+_OBJECT_ROLES = {"func", "meth", "class", "attr", "data", "exc", "mod", "obj", "const",
+                 "member", "var", "type", "macro", "enum", "enumerator", "struct", "union",
+                 "function", "property"}  # fmt: skip
 _DOCUTILS_ROLES = {
     "emphasis", "strong", "literal", "code", "math", "subscript", "sub", "superscript",
     "sup", "title-reference", "title", "t", "abbreviation", "ab", "acronym", "ac",
@@ -180,8 +184,10 @@ def _role_title(name: str, text: str) -> str:
     if explicit and name not in {"abbr"}:
         return explicit.group(1)
     text = text.lstrip("!")
-    if text.startswith("~"):
-        text = text[1:].rsplit(".", 1)[-1]
+    if name.split(":")[-1] in _OBJECT_ROLES:
+        text = text.lstrip(".")  # a leading dot only widens Sphinx's search
+        if text.startswith("~"):
+            text = text[1:].rsplit(".", 1)[-1]
     if name in {"doc", "std:doc"}:
         text = text.lstrip("/")
     elif name in {"file", "samp"}:
