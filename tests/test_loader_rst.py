@@ -238,6 +238,25 @@ def test_roles_and_inline_markup_read_as_rendered(tmp_path: Path, markup: str, s
     assert doc.text == f"Use {shown} here."
 
 
+def test_a_label_before_code_stands_on_its_own(tmp_path: Path) -> None:
+    (tmp_path / "a.rst").write_text(
+        ".. tip::\n\n   .. code-block:: sh\n\n      $ widget --fast\n\n"
+        "FAST_MODE\n    ::\n\n        widget.fast = True\n\n"
+        "Widgets are fast [#f1]_.\n\n.. [#f1] Measured on a laptop.\n",
+        encoding="utf-8",
+    )
+    doc = load_file(tmp_path, tmp_path / "a.rst", "a.rst")
+    assert isinstance(doc, Document)
+    assert _blocks(doc) == [
+        ("quote", "Tip:", 1, 1, ()),
+        ("code", "$ widget --fast", 5, 5, ()),
+        ("list_item", "FAST_MODE:", 7, 7, ()),
+        ("code", "widget.fast = True", 10, 10, ()),
+        ("paragraph", "Widgets are fast [1].", 12, 12, ()),
+        ("paragraph", "[1] Measured on a laptop.", 14, 14, ()),
+    ]
+
+
 def test_docutils_says_nothing_on_stdout_or_stderr(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

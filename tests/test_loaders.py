@@ -15,6 +15,7 @@ from index import loaders
 from index.chunking import ChunkingConfig
 from index.citations import verify_citation
 from index.errors import NoDocumentsError
+from index.live import LiveIndex
 from index.loaders import (
     Skipped,
     decode,
@@ -146,7 +147,11 @@ def test_bad_files_are_skipped_with_a_reason(
         Skipped("blob.txt", "binary or undecodable (not UTF-8, UTF-16 or Windows-1252 text)"),
         Skipped("broken.pdf", result.skipped[2].reason),
         Skipped("empty.md", "empty"),
-        Skipped("image.png", "unsupported type (docqa reads .docx, .htm, .html, .markdown, .md, .pdf, .rest, .rst, .txt)"),
+        Skipped(
+            "image.png",
+            "unsupported type (docqa reads .docx, .htm, .html, .markdown, .md, .pdf, .rest, "
+            ".rst, .txt)",
+        ),
         Skipped("link.txt", "link leads outside the documents folder"),
         Skipped("script.html", "no visible text"),
     ]
@@ -163,7 +168,8 @@ def test_no_usable_document_says_where_and_what(tmp_path: Path) -> None:
     with pytest.raises(NoDocumentsError) as err:
         load_documents(tmp_path)
     assert str(err.value) == (
-        f"no documents found in {tmp_path}: add .docx, .htm, .html, .markdown, .md, .pdf, .rest, .rst, .txt files, "
+        f"no documents found in {tmp_path}: add .docx, .htm, .html, .markdown, .md, .pdf, "
+        ".rest, .rst, .txt files, "
         "or point DOCQA_DOCS_DIR (or --docs) at another folder"
     )
     with pytest.raises(NoDocumentsError, match="does not exist"):
@@ -220,7 +226,9 @@ def test_index_build_and_eval_skip_pipes_and_links_with_a_reason(
     docs, data = str(odd_folder), str(tmp_path / "data")
     assert _finishes(lambda: main(["index", "build", "--docs", docs, "--data-dir", data])) == 0
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == [f"docqa: skipped {s.source}: {s.reason}" for s in ODD_SKIPS]
+    assert captured.err.splitlines() == [
+        f"docqa: skipped {s.source}: {s.reason}" for s in ODD_SKIPS
+    ]
     assert captured.out.startswith("built the index: 1 document, 1 chunks in ")
     questions = tmp_path / "q.yaml"
     questions.write_text("- question: what spins in the wind\n  answers: [Turbines]\n")
@@ -247,7 +255,10 @@ def test_a_file_name_that_is_not_utf8_gets_a_printable_source(
     engine = Engine(index)
     found = engine.retrieve("croissants", k=1)[0]
     assert verify_citation(root, found)
-    assert engine.source_lines(found) == [(1, "Croissants are served until noon.", True), (2, "", False)]
+    assert engine.source_lines(found) == [
+        (1, "Croissants are served until noon.", True),
+        (2, "", False),
+    ]
 
 
 def test_printable_source_names_and_back(tmp_path: Path) -> None:
@@ -288,3 +299,20 @@ def test_each_suffix_goes_to_its_loader(tmp_path: Path) -> None:
     result = load_documents(tmp_path)
     assert [(d.source, d.kind) for d in result.documents] == [("a.rst", "rst"), ("b.REST", "rst")]
     assert result.skipped == [Skipped("c.docx", "not a DOCX file (not a zip archive)")]
+
+
+def test_the_live_index_skips_a_pipe_without_hanging(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text("Turbines spin in the wind.\n", encoding="utf-8")
+    live = LiveIndex(docs, tmp_path / "data", ChunkingConfig(), interval=0)
+    os.mkfifo(docs / "pipe.txt")
+    report = _finishes(live.check)
+    assert report is not None
+    assert (report.changes.added, live.current.index.skipped) == (
+        ["pipe.txt"], [Skipped("pipe.txt", "not a regular file (a named pipe, socket or device)")]
+    )
+    os.utime(docs / "pipe.txt", (1, 1))  # its stat moved: the update looks at it again
+    assert _finishes(live.check) is not None
+    assert _finishes(lambda: live.check(force=True)) is not None  # what /reindex does
+    assert [p.source for p in live.current.retrieve("turbines")] == ["good.txt"]

@@ -130,8 +130,10 @@ def _items(document: Any) -> Iterator[tuple[int, BlockKind, int, str]]:
             continue  # a table of contents line ("Installation ..... 3")
         kind, level = _kind(item)
         text = item.text.replace("\r", "\n")
-        text = text if kind == "code" else "\n".join(" ".join(ln.split()) for ln in text.split("\n"))
-        text = text.strip("\n") if kind == "code" else text.strip()
+        if kind == "code":
+            text = text.strip("\n")  # code keeps its spacing
+        else:
+            text = "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
         if text.strip():
             chars += len(text)
             if number % 200 == 0:

@@ -28,7 +28,7 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from index.loaders.common import Anchor, Unreadable, check_work, decode_text
 from index.loaders.text import load_text
@@ -153,7 +153,6 @@ def _as_plain_text(source: str, text: str) -> Document:
 
 def _parse(text: str) -> Any:
     from docutils.core import publish_doctree
-
     from docutils.parsers.rst import roles
 
     _register_sphinx()
@@ -284,7 +283,7 @@ def _register_sphinx() -> None:
 
         def label(self) -> str:
             version = self.arguments[0].split(None, 1)[0] if self.arguments else ""
-            return f"{_VERSION_LABELS[self.name]} {version}".strip()
+            return f"{_VERSION_LABELS.get(self.name.lower(), 'Version')} {version}".strip()
 
         def fill(self, node: Any) -> None:
             rest = self.arguments[0].split(None, 1)[1:] if self.arguments else []
@@ -299,7 +298,7 @@ def _register_sphinx() -> None:
         role = "quote"
 
         def label(self) -> str:
-            return _QUOTE_LABELS.get(self.name, self.name.capitalize())
+            return _QUOTE_LABELS.get(self.name.lower(), self.name.capitalize())
 
         def fill(self, node: Any) -> None:
             if self.arguments:  # content written on the directive's line
@@ -327,11 +326,9 @@ def _register_sphinx() -> None:
         directives.register_directive(name, Heading)
         for domain in ("py", "js", "c", "cpp", "rst", "std", "http"):
             directives.register_directive(f"{domain}:{name}", Heading)
-    for name in ("py:function", "py:method", "py:class", "py:data", "py:attribute",
-                 "py:exception", "py:decorator", "py:property", "rst:directive",
-                 "rst:role", "js:function", "c:function", "c:macro", "c:member",
-                 "c:type", "cpp:function", "cpp:class", "cpp:member", "http:get",
-                 "http:post", "http:put", "http:patch", "http:delete"):  # fmt: skip
+    for name in ("c:macro", "c:member", "cpp:member", "rst:directive", "rst:role",
+                 "rst:directive:option", "http:get", "http:post", "http:put", "http:patch",
+                 "http:delete"):  # fmt: skip
         directives.register_directive(name, Heading)
     for name in _LEAD_DIRECTIVES:
         directives.register_directive(name, Lead)
@@ -420,15 +417,17 @@ def _register_unknown(text: str) -> None:
 
 
 def _inline(node: Any) -> str:
-    """The text of an inline node as rendered: markup gone, footnote marks dropped."""
+    """The text of an inline node as rendered: markup gone, images dropped."""
     from docutils import nodes
 
     if isinstance(node, nodes.Text):
         return str(node)
+    if isinstance(node, (nodes.footnote_reference, nodes.citation_reference)):
+        return f"[{node.astext()}]"  # as the footnote itself is labelled
     if isinstance(
         node,
-        (nodes.footnote_reference, nodes.citation_reference, nodes.image, nodes.raw,
-         nodes.system_message, nodes.substitution_definition, nodes.comment),
+        (nodes.image, nodes.raw, nodes.system_message, nodes.substitution_definition,
+         nodes.comment),
     ):  # fmt: skip
         return ""
     return "".join(_inline(child) for child in node.children)
@@ -436,6 +435,16 @@ def _inline(node: Any) -> str:
 
 def _squash(line: str) -> str:
     return " ".join(line.split())
+
+
+class _Prefix(NamedTuple):
+    """A label for the next paragraph: "Note" makes "Note: text"."""
+
+    label: str
+    line: int
+    alone: str  # what shows when no paragraph follows ("Added in version 2.0.")
+    kind: BlockKind
+    joiner: str = ": "
 
 
 class _Writer:
@@ -453,7 +462,7 @@ class _Writer:
         self.metadata: dict[str, str] = {}
         self.last_line = 1
         # a label waiting for the next paragraph ("Note", "Changed in version 2.3")
-        self.prefix: tuple[str, int, str] | None = None  # text, line, ending when alone
+        self.prefix: _Prefix | None = None
 
     # -- locating source lines -------------------------------------------------------
 
@@ -514,15 +523,14 @@ class _Writer:
         if not lines:
             return
         if self.prefix is not None and kind != "heading":
-            label, label_line, _ = self.prefix
-            self.prefix = None
-            if kind == "code":
-                self._emit_alone(label + ":", label_line, "quote")
+            prefix, self.prefix = self.prefix, None
+            if kind == "code" or kind == "table_row":  # a label of its own above it
+                self._emit_alone(prefix.alone, prefix.line, prefix.kind)
             else:
                 self._begin_block()
                 start = self.length
-                self._anchor(label_line)
-                self._write(label + ": ")
+                self._anchor(prefix.line)
+                self._write(prefix.label + prefix.joiner)
                 self._lines(lines)
                 self._end_block(kind, start)
                 return
@@ -556,11 +564,18 @@ class _Writer:
         if len(self.blocks) % 100 == 0:
             check_work(self.length)
 
-    def flush_prefix(self, kind: BlockKind = "quote") -> None:
+    def set_prefix(
+        self, label: str, line: int, kind: BlockKind, ending: str = ":", joiner: str = ": "
+    ) -> None:
+        """Put ``label`` before the next paragraph ("Note: ..."), or alone when none
+        comes (``label`` + ``ending``)."""
+        self.flush_prefix()
+        self.prefix = _Prefix(label, line, label + ending, kind, joiner)
+
+    def flush_prefix(self) -> None:
         if self.prefix is not None:
-            label, line, ending = self.prefix
-            self.prefix = None
-            self._emit_alone(label + ending, line, kind)
+            prefix, self.prefix = self.prefix, None
+            self._emit_alone(prefix.alone, prefix.line, prefix.kind)
 
     # -- the tree --------------------------------------------------------------------
 
@@ -649,9 +664,8 @@ class _Writer:
             self._emit_alone(label + ":", found, "paragraph")
             self.children(node, kind)
         elif role == "quote":
-            self.flush_prefix()
             ending = "." if label[-1:].isdigit() else ":"
-            self.prefix = (label, max(line, self.cursor + 1), ending)
+            self.set_prefix(label, max(line, self.cursor + 1), "quote", ending)
             self.children(node, "quote")
             self.flush_prefix()
         else:
@@ -671,7 +685,7 @@ class _Writer:
             self._emit_alone(text, line, "quote")
         else:
             label = node.tagname.replace("_", " ").capitalize()
-            self.prefix = (label, max(node.line or 0, self.cursor + 1), ":")
+            self.set_prefix(label, max(node.line or 0, self.cursor + 1), "quote")
         for child in node.children:
             if not isinstance(child, nodes.title):
                 self.visit(child, "quote")
@@ -707,13 +721,12 @@ class _Writer:
         terms = [c for c in item.children if isinstance(c, (nodes.term, nodes.classifier))]
         text = " : ".join(_squash(_inline(t)) for t in terms)
         if text:
-            self.flush_prefix()
             line = self.find([terms[0].rawsource or text], terms[0].line)
-            self.prefix = (text, line, ":")
+            self.set_prefix(text, line, "list_item")
         for child in item.children:
             if isinstance(child, nodes.definition):
                 self.children(child, "list_item")
-        self.flush_prefix("list_item")
+        self.flush_prefix()
 
     def field_list(self, node: Any) -> None:
         from docutils import nodes
@@ -728,13 +741,12 @@ class _Writer:
                 self.metadata[text] = value
                 continue
             if text:
-                self.flush_prefix()
                 line = self.find([f":{name.rawsource}:" if name.rawsource else text], None,
                                  advance=False)  # fmt: skip
-                self.prefix = (text, line, ":")
+                self.set_prefix(text, line, "list_item")
             if body is not None:
                 self.children(body, "list_item")
-            self.flush_prefix("list_item")
+            self.flush_prefix()
 
     def option(self, item: Any) -> None:
         from docutils import nodes
@@ -742,23 +754,22 @@ class _Writer:
         group = item.next_node(nodes.option_group)
         text = _squash(group.astext()) if group is not None else ""
         if text:
-            self.flush_prefix()
             line = self.find([text.split(",")[0].split(" ")[0]], None, advance=False)
-            self.prefix = (text, line, ":")
+            self.set_prefix(text, line, "list_item")
         description = item.next_node(nodes.description)
         if description is not None:
             self.children(description, "list_item")
-        self.flush_prefix("list_item")
+        self.flush_prefix()
 
     def footnote(self, node: Any) -> None:
         from docutils import nodes
 
         label = node.next_node(nodes.label)
         if label is not None:
-            self.flush_prefix()
-            self.prefix = (f"[{label.astext()}]", self.cursor + 1, "")
+            line = self.find([f"[{label.astext()}]"], node.line, advance=False)
+            self.set_prefix(f"[{label.astext()}]", line, "paragraph", ending="", joiner=" ")
         self.children(node, "paragraph")
-        self.flush_prefix("paragraph")
+        self.flush_prefix()
 
     def table(self, node: Any) -> None:
         from docutils import nodes
@@ -772,7 +783,8 @@ class _Writer:
             head = group.next_node(nodes.thead)
             if head is not None:
                 rows = [self.cells(row) for row in head.findall(nodes.row)]
-                header = [" ".join(c for c, _ in column if c) for column in zip(*rows, strict=False)]
+                columns = zip(*rows, strict=False)
+                header = [" ".join(c for c, _ in column if c) for column in columns]
             body = group.next_node(nodes.tbody)
             if body is None:
                 continue
