@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.loaders import Skipped, load_file
+from index.loaders import Skipped, load_file, source_path
 from index.models import Document, Passage
 
 DocumentCache = dict[str, "Document | Skipped"]
@@ -54,7 +54,7 @@ def verify_citation(root: Path, passage: Passage, cache: DocumentCache | None = 
     if cache is not None and passage.source in cache:
         doc = cache[passage.source]
     else:
-        doc = load_file(root, root / passage.source, passage.source)
+        doc = load_file(root, source_path(root, passage.source), passage.source)
         if cache is not None:
             cache[passage.source] = doc
     if isinstance(doc, Skipped):

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from index.answer import compose_answer
 from index.chunking import ChunkingConfig, chunk_document, indexed_text
 from index.errors import QuestionError
-from index.loaders import PAGE_BREAK, Skipped, decode, load_documents, load_file
+from index.loaders import (
+    PAGE_BREAK,
+    Skipped,
+    load_documents,
+    load_file,
+    source_lines,
+    source_path,
+)
 from index.models import Answer, Chunk, Document, Passage, SourceInfo, TermContribution
 from index.scoring import BM25Scorer
 from index.tokenize import tokenize, tokenize_many
@@ -218,20 +225,17 @@ class Engine:
 
     def source_lines(self, passage: Passage, around: int = 2) -> list[tuple[int, str, bool]]:
         """The cited lines of the file plus ``around`` lines each side, as
-        ``(line number, text, inside the citation)``; a PDF gives its page's lines."""
-        path = self.index.root / passage.source
+        ``(line number, text, inside the citation)``; a PDF gives its page's lines, a
+        DOCX its paragraphs."""
         if passage.page is not None:
+            path = source_path(self.index.root, passage.source)
             doc = load_file(self.index.root, path, passage.source)
             if isinstance(doc, Skipped):
                 return []
             pages = doc.text.split(PAGE_BREAK)
             lines = pages[passage.page - 1].split("\n") if passage.page <= len(pages) else []
         else:
-            try:
-                text = decode(path.read_bytes())
-            except OSError:
-                return []
-            lines = (text or "").split("\n")
+            lines = source_lines(self.index.root, passage.source)
         first = max(1, passage.start_line - around)
         last = min(len(lines), passage.end_line + around)
         return [

@@ -119,3 +119,35 @@ def docs_dir(tmp_path: Path) -> Iterator[Path]:
     sub.mkdir()
     (sub / "cafe.txt").write_bytes("Le caf\xe9 ouvre \xe0 huit heures.\n".encode("cp1252"))
     yield root
+
+
+def failing_citations(root: Path, sources: list[str] | None = None) -> list[str]:
+    """The chunks of the documents under ``root`` whose text does not stand at the lines
+    they cite (``verify_citation``), as ``source:first-last``; [] when every one holds."""
+    from index.chunking import chunk_document
+    from index.citations import verify_citation
+    from index.loaders import iter_files, load_file
+    from index.models import Document, Passage
+
+    failures: list[str] = []
+    cache: dict = {}
+    for path, source in iter_files(root):
+        if sources is not None and source not in sources:
+            continue
+        doc = load_file(root, path, source)
+        assert isinstance(doc, Document), doc
+        cache[source] = doc  # loading is deterministic: verify against this same load
+        for chunk in chunk_document(doc, ChunkingConfig()):
+            if not verify_citation(root, Passage.from_chunk(chunk), cache):
+                failures.append(f"{source}:{chunk.start_line}-{chunk.end_line}")
+    return failures
+
+
+def shared_dataset(name: str) -> Path | None:
+    """A data set under ``shared/datasets`` beside the checkout (or beside its worktree
+    folder), or None where there is none."""
+    for base in (ROOT.parent, ROOT.parent.parent):
+        folder = base / "shared" / "datasets" / name
+        if folder.is_dir():
+            return folder
+    return None

@@ -99,7 +99,7 @@ def test_skipped_files_are_reported_on_stderr(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["passages"][0]["source"] == "faq.html"
     assert captured.err == (
-        "docqa: skipped blob.txt: binary or undecodable (not UTF-8 or Windows-1252 text)\n"
+        "docqa: skipped blob.txt: binary or undecodable (not UTF-8, UTF-16 or Windows-1252 text)\n"
     )
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,23 +48,33 @@ class FileStat:
 
 
 def scan(root: Path) -> list[FileStat]:
-    """Every file under ``root`` (as the loader sees them) with its size and mtime."""
+    """Every file under ``root`` (as the loader sees them) with its size and mtime; a
+    broken link or a link loop with the link's own, so the loader gives its reason."""
     found = []
     for path, source in iter_files(root):
         try:
             st = path.stat()
         except OSError:
-            continue  # vanished or a broken link: the loader would skip it too
+            try:
+                st = path.lstat()
+            except OSError:
+                continue  # vanished since the walk
         found.append(FileStat(path, source, st.st_size, st.st_mtime_ns))
     return found
 
 
 def _sha256(path: Path) -> str:
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb", opener=_nonblocking) as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return ""  # a pipe or device: never read (the loader skips it)
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         return ""
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 @dataclass
