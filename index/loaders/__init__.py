@@ -38,6 +38,7 @@ from index.loaders.text import is_soft_break, text_document
 from index.models import Document
 
 __all__ = [
+    "LOADERS_VERSION",
     "MAX_FILE_BYTES",
     "MAX_FILE_CHARS",
     "MAX_FILE_SECONDS",
@@ -81,6 +82,9 @@ LOADERS: dict[str, Loader] = {
 # suffix → the lines a citation of such a file counts, when they are not its text lines
 CITED_LINES: dict[str, Callable[[bytes], list[str]]] = {".docx": docx.paragraph_lines}
 SUPPORTED = ", ".join(sorted(LOADERS))
+# Part of the saved index's fingerprint: raise it whenever a loader would make other
+# documents of the same files, so saved indexes are rebuilt rather than kept stale.
+LOADERS_VERSION = "loaders-3"
 
 # The bounds on one file; past any of them the file is skipped with the bound as reason.
 MAX_FILE_BYTES = 50 * 1024 * 1024

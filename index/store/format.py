@@ -43,6 +43,7 @@ from pydantic import BaseModel, ValidationError
 
 from index.chunking import ChunkingConfig
 from index.errors import IndexStoreError
+from index.loaders import LOADERS_VERSION
 from index.scoring import DELTA, K1, B, BM25Scorer
 from index.store.table import BLOCK_ROW, ROW, ChunkTable
 from index.tokenize import fingerprint as tokenizer_fingerprint
@@ -72,7 +73,10 @@ class IndexOutdated(IndexStoreError):
 
 def index_fingerprint(config: ChunkingConfig) -> str:
     """Everything that changes which terms, chunks or scores the index would hold."""
-    return f"{tokenizer_fingerprint()}|{config.fingerprint()}|bm25plus:{K1}:{B}:{DELTA}"
+    return (
+        f"{tokenizer_fingerprint()}|{LOADERS_VERSION}|{config.fingerprint()}"
+        f"|bm25plus:{K1}:{B}:{DELTA}"
+    )
 
 
 # --- manifest ---------------------------------------------------------------------------
