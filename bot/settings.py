@@ -1,22 +1,67 @@
 """Every setting of docqa, read from ``DOCQA_*`` environment variables and ``.env``.
 
 This is the one place configuration is read; ``.env.example`` lists every field.
+
+Where things are found, wherever docqa runs from (the README's "Settings" says the same):
+
+- ``.env`` is the one in the current folder or, failing that, in the nearest folder above
+  it (as git finds ``.git``): the **project folder**. Without one, the project folder is
+  the current folder.
+- A relative path is read from where it is written: one given on the command line or in
+  an environment variable from the current folder (as the shell reads it); one in ``.env``,
+  and a default (``seeds``), from the project folder.
+- The saved index goes in a data folder that does not depend on where docqa runs:
+  ``$XDG_CACHE_HOME/docqa`` (``~/.cache/docqa``) unless ``DOCQA_DATA_DIR`` says otherwise.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.chunking import ChunkingConfig
 from index.retrieval import EngineConfig
 
+PREFIX = "DOCQA_"
+# settings only one adapter reads: a bad value there stops that adapter, and is only a
+# warning for the others (a typo in DOCQA_DISCORD_DMS must not break docqa ask)
+ADAPTER_PREFIXES = ("discord_",)
+
 
 class SettingsError(Exception):
     """A setting has an invalid value; the message names it."""
+
+
+def find_env_file(start: Path | None = None) -> Path | None:
+    """The ``.env`` of the current folder (or ``start``), else of the nearest folder above."""
+    try:
+        here = (start or Path.cwd()).resolve()
+    except OSError:  # the current folder was deleted under us
+        return None
+    for folder in (here, *here.parents):
+        candidate = folder / ".env"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def default_data_dir() -> Path:
+    """Where saved indexes go by default: the user's cache folder, so no ``.docqa/``
+    appears in every folder docqa is run from."""
+    base = os.environ.get("LOCALAPPDATA" if os.name == "nt" else "XDG_CACHE_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "docqa"
 
 
 class Settings(BaseSettings):
@@ -28,7 +73,10 @@ class Settings(BaseSettings):
     )
 
     docs_dir: Path = Field(Path("seeds"), description="folder of documents to answer from")
-    data_dir: Path = Field(Path(".docqa"), description="where the saved index is kept")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="where the saved index is kept (default: the user's cache folder)",
+    )
     k: int = Field(5, ge=1, le=100, description="passages retrieved and shown per question")
     chunk_size: int = Field(600, ge=50, le=20_000, description="largest chunk, in characters")
     chunk_overlap: int = Field(
@@ -80,6 +128,26 @@ class Settings(BaseSettings):
         Path(".docqa/feedback.jsonl"), description="JSON Lines file the feedback buttons append to"
     )
 
+    # what load_settings had to say that is not an error (unknown names, ignored values)
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("docs_dir", "data_dir", mode="before")
+    @classmethod
+    def _empty_path_is_default(cls, value: object, info: Any) -> object:
+        # `DOCQA_DATA_DIR=` (as .env.example leaves it) means the default, not "."
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
+        return value
+
     @field_validator("discord_app_id", "discord_guild_id", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -116,18 +184,115 @@ class Settings(BaseSettings):
         )
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment and ``.env``, with ``overrides`` on top.
+def _describe(error: Any) -> tuple[str, str]:
+    """A pydantic error as (field name, "DOCQA_NAME (entry 2): what is wrong")."""
+    loc = [str(p) for p in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if not loc:  # a check of several settings names them itself
+        return "", message
+    label = PREFIX + loc[0].upper()
+    if len(loc) > 1 and loc[1].isdigit():
+        label += f" (entry {int(loc[1]) + 1})"
+    return loc[0], f"{label}: {message}"
+
+
+def _unknown_names(env_file: Path | None) -> list[str]:
+    """A warning for each DOCQA_* name docqa does not read, with the closest real one."""
+    known = {name.upper() for name in Settings.model_fields}
+    given = [(name, "the environment") for name in os.environ if name.upper().startswith(PREFIX)]
+    if env_file is not None:
+        from dotenv import dotenv_values
+
+        given += [
+            (name, str(env_file))
+            for name in dotenv_values(env_file)
+            if name.upper().startswith(PREFIX)
+        ]
+    warnings = []
+    for name, where in given:
+        bare = name.upper().removeprefix(PREFIX)
+        if bare in known:
+            continue
+        import difflib
+
+        close = difflib.get_close_matches(bare, known, n=1, cutoff=0.7)
+        hint = f"did you mean {PREFIX}{close[0]}?" if close else "see .env.example for the names"
+        warnings.append(f"unknown setting {name} in {where} is ignored: {hint}")
+    return warnings
+
+
+def _place_paths(settings: Settings, env_file: Path | None, given: set[str]) -> dict[str, Path]:
+    """Relative paths read from where they were written (see the module's docstring):
+    those in ``given`` (flags) or the environment stay relative to the current folder, the
+    others (``.env``, defaults) are put under the project folder."""
+    project = env_file.parent if env_file is not None else None
+    if project is not None and project == Path.cwd().resolve():
+        project = None  # relative to the current folder already: keep them short to show
+    environment = {name.upper() for name in os.environ}
+    placed = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if not isinstance(value, Path):
+            continue
+        value = value.expanduser()
+        from_here = name in given or (PREFIX + name.upper()) in environment
+        if project is not None and not value.is_absolute() and not from_here:
+            value = project / value
+        placed[name] = value
+    return placed
+
+
+def load_settings(adapter: str | None = None, **overrides: object) -> Settings:
+    """Settings from the environment and ``.env`` (see the module's docstring for which
+    ``.env`` and how relative paths are read), with ``overrides`` on top.
+
+    ``adapter`` names the adapter that runs ("discord"): an invalid value of a setting
+    that only another adapter reads becomes a warning and its default. Warnings (those, and
+    unknown ``DOCQA_*`` names, with the closest real one) are on ``settings.warnings``.
 
     Raises SettingsError naming each invalid setting as its environment variable.
     """
     clean = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**clean)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "settings"
-            label = f"DOCQA_{name.upper()}" if err["loc"] else "settings"
-            problems.append(f"{label}: {err['msg']}")
-        raise SettingsError("invalid setting: " + "; ".join(problems)) from None
+    env_file = find_env_file()
+    warnings = _unknown_names(env_file)
+    fallback: dict[str, Any] = {}
+    while True:
+        try:
+            settings = Settings(_env_file=env_file, **clean, **fallback)  # type: ignore[call-arg]
+            break
+        except ValidationError as exc:
+            problems = [_describe(e) for e in exc.errors()]
+        # a setting of another adapter: warn, use its default, and try again
+        others = [
+            (name, text)
+            for name, text in problems
+            if name.startswith(ADAPTER_PREFIXES) and not name.startswith(f"{adapter}_")
+            and name not in fallback
+        ]
+        if len(others) < len(problems) or not others:
+            raise SettingsError("invalid setting: " + "; ".join(t for _, t in problems))
+        for name, text in others:
+            field = Settings.model_fields[name]
+            fallback[name] = field.get_default(call_default_factory=True)
+            user = name.split("_", 1)[0]
+            warnings.append(f"{text} (ignored: only docqa {user} reads it)")
+    placed = _place_paths(settings, env_file, set(clean))
+    settings = settings.model_copy(update=placed)
+    _check_data_dir(settings.docs_dir, settings.data_dir)
+    settings._warnings = warnings
+    return settings
+
+
+def _check_data_dir(docs_dir: Path, data_dir: Path) -> None:
+    """The data folder may not be read as documents: inside the documents folder it must
+    sit under a hidden (dot) folder, which the loader passes over."""
+    docs, data = docs_dir.resolve(), data_dir.resolve()
+    if not data.is_relative_to(docs):
+        return
+    if any(part.startswith(".") for part in data.relative_to(docs).parts):
+        return
+    raise SettingsError(
+        f"invalid setting: DOCQA_DATA_DIR ({data_dir}) is inside the documents folder "
+        f"{docs_dir}, so the saved index would be read as documents: move it out, or give "
+        "it a name that starts with a dot (such as .docqa), which docqa passes over"
+    )

@@ -16,10 +16,13 @@ SEED_FILE = "000_a337b3eb2b0d8fb8.txt"
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No DOCQA_* variable or .env file of the developer's leaks into a test."""
+    """No DOCQA_* variable or .env file of the developer's leaks into a test, and no test
+    writes a saved index outside its temporary folders (the default data folder is the
+    user's cache folder, here a temporary one)."""
     for name in list(os.environ):
-        if name.startswith("DOCQA_"):
+        if name.upper().startswith("DOCQA_") or name == "NO_COLOR":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
