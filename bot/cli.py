@@ -11,10 +11,28 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot.printable import printable
 from bot.settings import SettingsError, load_settings
 from index.errors import DocqaError, QuestionError
 
 log = logging.getLogger("docqa")
+
+
+class _Version(argparse.Action):
+    """``--version``: looked up only when asked, so other commands do not pay for it."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show docqa's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("docqa")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        print(f"docqa {number}")
+        parser.exit()
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -22,6 +40,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="docqa",
         description="Ask questions of a folder of documents; get short, verbatim, cited answers.",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     for register in _registrars():
@@ -39,10 +58,19 @@ def _registrars():  # type: ignore[no-untyped-def]
     return [terminal_register, index_register, eval_register, discord_register]
 
 
+class _OneLine(logging.Formatter):
+    """``docqa: message``, with control characters escaped: a message may carry a file
+    name, and a name holding a newline or an escape sequence must not forge a line or
+    drive the terminal."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        return printable(super().formatMessage(record), newlines=False)
+
+
 def setup_logging(level: str) -> None:
     """docqa's log lines go to stderr as ``docqa: message``; other libraries keep theirs."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("docqa: %(message)s"))
+    handler.setFormatter(_OneLine("docqa: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
@@ -52,21 +80,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
-        settings_level = load_settings().log_level
+        settings = load_settings(getattr(args, "command", None))
     except SettingsError as exc:
-        print(f"docqa: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
-    setup_logging(settings_level)
+    setup_logging(settings.log_level)
+    for warning in settings.warnings:
+        log.warning("%s", warning)
     # pypdfium2 warns about quirks of a PDF (a looping outline); our loader already says,
     # in one line, when a PDF cannot be used
     logging.getLogger("pypdfium2").setLevel(logging.ERROR)
     try:
         return int(args.func(args))
     except (QuestionError, SettingsError) as exc:
-        print(f"docqa: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     except DocqaError as exc:
-        print(f"docqa: {exc}", file=sys.stderr)
+        _error(exc)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -75,3 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # flush at exit does not fail again (the recipe in Python's signal docs)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _error(exc: Exception) -> None:
+    print(f"docqa: {printable(str(exc), newlines=False)}", file=sys.stderr)

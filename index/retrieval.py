@@ -223,10 +223,14 @@ class Engine:
     def sources(self) -> list[SourceInfo]:
         return self.index.sources()
 
-    def source_lines(self, passage: Passage, around: int = 2) -> list[tuple[int, str, bool]]:
-        """The cited lines of the file plus ``around`` lines each side, as
-        ``(line number, text, inside the citation)``; a PDF gives its page's lines, a
-        DOCX its paragraphs."""
+    def source_lines(self, passage: Passage, around: int = 2) -> list[SourceLine] | None:
+        """The cited lines of the file plus ``around`` lines each side, as ``(line number,
+        text, cited span)``: the span is the ``(start, end)`` columns of the line that the
+        passage covers (a chunk may start or end mid-line), None outside the citation. A
+        PDF gives its page's lines, a DOCX its paragraphs. The file is read through the
+        loader's checks (inside the folder, a regular file), so nothing else is ever shown:
+        None when it cannot be (gone, a link leading out, a pipe); [] when it no longer
+        has the cited lines."""
         if passage.page is not None:
             path = source_path(self.index.root, passage.source)
             doc = load_file(self.index.root, path, passage.source)
@@ -236,9 +240,46 @@ class Engine:
             lines = pages[passage.page - 1].split("\n") if passage.page <= len(pages) else []
         else:
             lines = source_lines(self.index.root, passage.source)
+            if not lines:  # even an empty file has one (empty) line: this one was not read
+                return None
+            if len(lines) > 1 and lines[-1] == "":
+                lines.pop()  # the end of the last line, not a line of its own
         first = max(1, passage.start_line - around)
         last = min(len(lines), passage.end_line + around)
-        return [
-            (n, lines[n - 1], passage.start_line <= n <= passage.end_line)
-            for n in range(first, last + 1)
-        ]
+        spans = _cited_spans(lines, passage)
+        return [(n, lines[n - 1], spans.get(n)) for n in range(first, last + 1)]
+
+
+SourceLine = tuple[int, str, "tuple[int, int] | None"]
+
+
+def _cited_spans(lines: Sequence[str], passage: Passage) -> dict[int, tuple[int, int]]:
+    """The columns of each cited line that the passage's text covers: all of the middle
+    lines, the first from where the passage's text starts, the last up to where it ends.
+    Where the file's line does not hold the passage's words as they are (markup removed
+    from Markdown or HTML), the whole line counts."""
+    s, e = passage.start_line, min(passage.end_line, len(lines))
+    spans = {n: (0, len(lines[n - 1])) for n in range(s, e + 1)}
+    text_lines = [line.strip() for line in passage.text.split("\n") if line.strip()]
+    if not spans or not text_lines:
+        return spans
+    head, tail = text_lines[0], text_lines[-1]
+    first_line, last_line = lines[s - 1], lines[e - 1]
+    start = 0
+    for candidate in (head, *(" ".join(head.split()[:n]) for n in (8, 4, 2, 1))):
+        at = first_line.find(candidate)
+        if at >= 0:
+            start = at
+            break
+    end = len(last_line)
+    for candidate in (tail, *(" ".join(tail.split()[-n:]) for n in (8, 4, 2, 1))):
+        at = last_line.find(candidate, start if s == e else 0)
+        if at >= 0:
+            end = at + len(candidate)
+            break
+    if s == e:
+        spans[s] = (start, max(start, end))
+    else:
+        spans[s] = (start, len(first_line))
+        spans[e] = (0, end)
+    return spans

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,10 +43,13 @@ def test_ask_json_is_one_object_of_the_documented_shape(
     assert data["answer"] == "The documents do not answer this question."
     assert [p["n"] for p in data["passages"]] == [1, 2, 3, 4, 5]
     first = data["passages"][0]
-    assert list(first) == ["n", "source", "start_line", "end_line", "heading", "score", "text"]
+    assert list(first) == [
+        "n", "source", "start_line", "end_line", "page", "heading", "score", "text"
+    ]
     assert (first["source"], first["start_line"], first["end_line"], first["heading"]) == (
         SEED_FILE, 1, 6, None,
     )
+    assert first["page"] is None  # not a PDF
     lines = (SEEDS / SEED_FILE).read_text(encoding="utf-8").split("\n")
     assert first["text"] == "\n".join(lines[0:6])
 
@@ -110,3 +114,144 @@ def test_python_dash_m_bot_works() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["abstained"] is False
+
+
+def test_ask_json_gives_a_pdf_passage_its_page(
+    capsys: pytest.CaptureFixture[str], docs_dir: Path
+) -> None:
+    assert main(["ask", "when are returns accepted", "--docs", str(docs_dir), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["passages"][0]
+    # the lines are counted within the page, so a script needs the page to find them
+    assert (first["source"], first["page"], first["start_line"], first["end_line"]) == (
+        "manual.pdf", 2, 1, 2,
+    )
+    assert first["text"] == "Returns\nReturns are accepted within 30 days."
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"docqa {version('docqa')}\n"
+
+
+def test_an_unquoted_question_is_all_its_words(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "who", "sued", "openai", "--docs", str(SEEDS), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["question"] == "who sued openai"
+    assert data["answer"].startswith("Elon Musk, a co-founder of OpenAI, has sued the company")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-k", "101"], "argument -k: must be from 1 to 100 (got 101)"),
+        (["-k", "0"], "argument -k: must be 1 or more"),
+        (["-k", "²"], "argument -k: '²' is not a whole number"),
+    ],
+)
+def test_a_bad_flag_is_blamed_on_the_flag(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["ask", "who sued openai", "--docs", str(SEEDS), *argv])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.endswith(f"docqa ask: error: {message}\n")
+    assert "DOCQA_K" not in err
+
+
+def test_docs_that_is_a_file_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = ROOT / "README.md"
+    assert main(["ask", "who sued openai", "--docs", str(readme)]) == 1
+    assert capsys.readouterr().err == (
+        f"docqa: documents folder {readme} is a file, not a folder: point --docs (or "
+        "DOCQA_DOCS_DIR) at the folder that holds your documents\n"
+    )
+
+
+def test_a_missing_relative_docs_folder_is_shown_where_it_was_looked_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["ask", "who sued openai"]) == 1  # the default, seeds/, is not here
+    err = capsys.readouterr().err
+    where = Path.cwd() / "seeds"
+    assert err.startswith(f"docqa: documents folder seeds ({where}) does not exist: ")
+
+
+def _run_docqa(*argv: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """The installed entry point in a strict UTF-8 locale (not the C locale, where Python
+    would escape bad bytes by itself)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONIO", "LC_", "LANG"))}
+    env.update(LC_ALL="C.UTF-8", PYTHONUTF8="0")
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *argv], input=stdin, capture_output=True, env=env,
+        cwd=Path.cwd(), check=False, timeout=60,
+    )  # fmt: skip
+
+
+def test_ask_with_bytes_that_are_not_utf8(capsys: pytest.CaptureFixture[str]) -> None:
+    done = _run_docqa("ask", b"musk \xff", "--docs", str(SEEDS), "--json")
+    assert done.returncode == 0, done.stderr.decode()
+    data = json.loads(done.stdout)
+    assert data["question"] == "musk \ufffd"
+    assert data["abstained"] is False
+
+
+@pytest.fixture
+def hostile_docs(tmp_path: Path) -> Path:
+    """Documents whose text and names hold terminal escape sequences."""
+    root = tmp_path / "hostile"
+    root.mkdir()
+    (root / "turbine.txt").write_text(
+        "The turbine spins at 300 rpm when the wind blows steadily across the plain. "
+        "\x1b]0;pwned\x07\x1b[2JSee \x1b]8;;http://evil.example\x07the manual\x1b]8;;\x07 "
+        "for the \x9b31mmaintenance schedule of the blades and the gearbox.\n",
+        encoding="utf-8",
+    )
+    (root / "forged\ndocqa: built the index.txt").write_text("Nothing about engines.\n")
+    (root / "evil\x1b[31m.docx").write_bytes(b"PK")
+    return root
+
+
+def test_ask_escapes_control_characters_from_documents_and_names(
+    capsys: pytest.CaptureFixture[str], hostile_docs: Path
+) -> None:
+    assert main(["ask", "how fast does the turbine spin", "--docs", str(hostile_docs)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == (
+        "The turbine spins at 300 rpm when the wind blows steadily across the plain. [1]\n"
+        "\n"
+        "[1] turbine.txt:1-1\n"
+        "    The turbine spins at 300 rpm when the wind blows steadily across the plain. "
+        "\\x1b]0;pwned\\x07\\x1b[2JSee \\x1b]8;;http://evil.example\\x07the manual"
+        "\\x1b]8;;\\x07 for the \\x9b31mmaintenance schedule of the blades and the gearbox.\n"
+    )
+    assert captured.err == (
+        "docqa: skipped evil\\x1b[31m.docx: unsupported type (docqa reads .htm, .html, .markdown, "
+        ".md, .pdf, .txt)\n"
+    )
+    assert main(["ask", "nothing about engines", "--docs", str(hostile_docs), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x9b" not in out and out.count("\n") == 1
+    sources = [p["source"] for p in json.loads(out)["passages"]]
+    assert sources[0] == "forged\ndocqa: built the index.txt"  # JSON keeps the name, escaped
+    assert main(["ask", "nothing about engines", "--docs", str(hostile_docs), "-k", "1"]) == 0
+    assert "[1] forged\\ndocqa: built the index.txt:1-1\n" in capsys.readouterr().out
+
+
+def test_progress_bar_and_skip_lines_do_not_collide(
+    capsys: pytest.CaptureFixture[str], docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (docs_dir / "notes.docx").write_bytes(b"PK")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as at a REPL's start
+    assert main(["ask", "licence cost", "--docs", str(docs_dir), "-k", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "indexing" in err  # the bar ran
+    # what a terminal shows of each line is what follows its last carriage return
+    shown = [line.rpartition("\r")[2] for line in err.split("\n")]
+    assert "docqa: skipped notes.docx: unsupported type (docqa reads .htm, .html, .markdown, " \
+        ".md, .pdf, .txt)" in shown
+    assert all("indexing" not in line for line in shown)  # the bar left no line behind

@@ -120,7 +120,8 @@ def test_sources_and_source_lines(docs_dir: Path) -> None:
         ("notes/cafe.txt", 1),
     ]
     (passage,) = engine.retrieve("schema", k=1)
-    assert engine.source_lines(passage, around=1) == [
+    # which lines are cited (the spans within them: tests/test_source_lines.py)
+    assert [(n, text, span is not None) for n, text, span in engine.source_lines(passage, 1)] == [
         (5, "", False),
         (6, "## Upgrading", True),
         (7, "", True),

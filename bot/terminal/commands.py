@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from typing import Any
 
-from bot.options import add_docs_option, build_engine, build_live, positive_int, settings_from
-from bot.terminal.format import answer_json, format_answer
+from bot.options import add_docs_option, add_k_option, build_engine, build_live, settings_from
+from bot.printable import json_printable, typed
+from bot.terminal.format import answer_json, format_answer, use_color
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question and print the cited passages."""
     settings = settings_from(args)
     engine = build_engine(settings, progress=False if args.json else None)
-    answer = engine.ask(args.question)
+    # the words of an unquoted question arrive one by one: they are the question
+    answer = engine.ask(typed(" ".join(args.question)))
     if args.json:
-        print(json.dumps(answer_json(answer), ensure_ascii=False))
+        print(json_printable(json.dumps(answer_json(answer), ensure_ascii=False)))
     else:
-        print(format_answer(answer, color=sys.stdout.isatty()))
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        print(format_answer(answer, color=use_color(sys.stdout), width=width))
     return 0
 
 
@@ -35,9 +39,11 @@ def cmd_repl(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add ``docqa ask`` and ``docqa repl`` to the CLI's subcommands."""
     ask = subparsers.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
-    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument(
+        "question", nargs="+", help="the question (quotes are optional: the words are joined)"
+    )
     add_docs_option(ask)
-    ask.add_argument("-k", type=positive_int, metavar="N", help="passages to show (default 5)")
+    add_k_option(ask, help="passages to show (default: DOCQA_K, 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead")
     ask.set_defaults(func=cmd_ask)
 

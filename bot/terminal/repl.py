@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
+import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bot.printable import printable, typed
 from bot.settings import Settings
 from bot.terminal.format import (
     format_answer,
@@ -15,7 +19,10 @@ from bot.terminal.format import (
     format_lines,
     format_sources,
     passage_header,
+    use_color,
+    wrap,
 )
+from index.citations import verify_citation
 from index.errors import DocqaError
 from index.live import LiveIndex
 from index.models import Answer
@@ -26,12 +33,26 @@ log = logging.getLogger("docqa.repl")
 COMMANDS: dict[str, str] = {
     ":help": "show this help",
     ":sources": "list the indexed documents and their chunk counts",
-    ":k N": "show N passages per answer",
-    ":open N": "show passage N of the last answer with the lines around it in its file",
+    ":k N": "search N passages per answer (its own are shown in full, the others listed)",
+    ":open N": "show passage N of the last answer in its file, the cited text marked",
     ":explain N": "show how much each question word added to passage N's score",
     ":reset": "forget the conversation (follow-ups lean on earlier questions until then)",
-    ":quit": "leave (Ctrl-D works too; Ctrl-C cancels the line)",
+    ":quit": "leave (so do quit, exit and Ctrl-D; Ctrl-C cancels the line)",
 }
+
+# typed alone, these leave rather than being searched as a question
+LEAVE = {"quit", "exit", ":quit", ":q", ":exit"}
+_NUMBER = re.compile(r"[0-9]+")  # ASCII digits: str.isdigit() also takes "²", which int() refuses
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The last answer with what it was made from: the engine (the index may be swapped
+    since) and the conversation it followed, so :open and :explain speak of that answer."""
+
+    answer: Answer
+    engine: Engine
+    history: tuple[str, ...]
 
 
 def help_text() -> str:
@@ -51,30 +72,48 @@ class Repl:
         out: TextIO | None = None,
         color: bool | None = None,
         live: LiveIndex | None = None,
+        width: int | None = None,
     ) -> None:
         self.engine = engine
         self.live = live if live is not None and settings.reindex_interval_s > 0 else None
         self.settings = settings
         self.read = read
         self.out = out or sys.stdout
-        self.color = self.out.isatty() if color is None else color
+        self.color = use_color(self.out) if color is None else color
+        self._width = width
         self.k = settings.k
         self.conversation = Conversation(settings.conversation_turns)
-        self.last: Answer | None = None
-        self.last_history: tuple[str, ...] = ()
+        self.last: Turn | None = None
+
+    @property
+    def width(self) -> int | None:
+        """The width to wrap at: the terminal's, read at each answer (it may be resized);
+        None (no wrapping) when the output is not a terminal."""
+        if self._width is not None:
+            return self._width
+        return shutil.get_terminal_size().columns if self.out.isatty() else None
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def run(self) -> int:
-        history = self._setup_history()
+    def welcome(self) -> str:
+        """The first line: what is indexed, from which folder, and where the index is kept."""
         sources = self.engine.sources()
         count = sum(s.chunks for s in sources)
         docs = f"{len(sources)} document{'s' if len(sources) != 1 else ''}"
-        self.say(
-            f"docqa: {docs}, {count} chunks from "
-            f"{self.settings.docs_dir}. Ask a question; :help for commands, :quit to leave."
+        skipped = len(self.engine.index.skipped)
+        skips = f" ({skipped} file{'s' if skipped != 1 else ''} skipped: :sources lists them)"
+        folder = printable(_shown(self.settings.docs_dir), newlines=False)
+        data = printable(_shown(self.settings.data_dir), newlines=False)
+        chunks = f"{count} chunk{'s' if count != 1 else ''}"
+        return (
+            f"docqa: {docs}, {chunks} from {folder}{skips if skipped else ''}; index in {data}. "
+            "Ask a question; :help for commands, :quit to leave."
         )
+
+    def run(self) -> int:
+        history = self._setup_history()
+        self.say("\n".join(wrap(self.welcome(), self.width)))
         try:
             while True:
                 try:
@@ -85,6 +124,9 @@ class Repl:
                 except EOFError:
                     self.say("")
                     return 0
+                except UnicodeDecodeError:
+                    self.say("! that line was not UTF-8 text: type it again")
+                    continue
                 if not self.handle(line):
                     return 0
         finally:
@@ -93,21 +135,24 @@ class Repl:
 
     def handle(self, line: str) -> bool:
         """Handle one input line; False when the session should end."""
-        line = line.strip()
+        line = typed(line).strip()
         if not line:
             return True
+        if line.lower() in LEAVE:
+            return False
         if line.startswith(":"):
             return self.command(line)
         self._follow_documents()
+        engine = self.engine  # the whole question runs on one index, even if one is swapped in
         try:
             history = self.conversation.history
-            answer = self.engine.ask(line, k=self.k, history=history)
+            answer = engine.ask(line, k=self.k, history=history)
         except DocqaError as exc:
-            self.say(f"! {exc}")
+            self.say(f"! {printable(str(exc), newlines=False)}")
             return True
         self.conversation.add(line)
-        self.last, self.last_history = answer, history
-        self.say(format_answer(answer, color=self.color))
+        self.last = Turn(answer, engine, history)
+        self.say(format_answer(answer, color=self.color, width=self.width, brief=True))
         return True
 
     def _follow_documents(self) -> None:
@@ -118,7 +163,7 @@ class Repl:
         report = self.live.check_if_due()
         if report is not None:
             self.engine = self.live.current
-            self.say(f"(documents changed: {report.line()})")
+            self.say(f"(documents changed: {printable(report.line(), newlines=False)})")
 
     def command(self, line: str) -> bool:
         name, _, arg = line.partition(" ")
@@ -128,12 +173,13 @@ class Repl:
         if name == ":help":
             self.say(help_text())
         elif name == ":sources":
-            self.say(format_sources(self.engine.sources()))
+            self._follow_documents()  # list what is there now, not what was at the last question
+            self.say(format_sources(self.engine.sources(), self.engine.index.skipped))
         elif name == ":reset":
             self.conversation.clear()
             self.say("Conversation cleared: the next question starts afresh.")
         elif name == ":k":
-            if not arg.isdigit() or not 1 <= int(arg) <= 100:
+            if not _NUMBER.fullmatch(arg) or not 1 <= int(arg) <= 100:
                 self.say("! usage: :k N, with N from 1 to 100")
             else:
                 self.k = int(arg)
@@ -141,29 +187,45 @@ class Repl:
         elif name in (":open", ":explain"):
             self._passage_command(name, arg)
         else:
+            name = printable(name, newlines=False)
             self.say(f"! unknown command {name}: :help lists the commands")
         return True
 
     def _passage_command(self, name: str, arg: str) -> None:
-        if self.last is None or not self.last.passages:
+        if self.last is None or not self.last.answer.passages:
             self.say("! no passages yet: ask a question first")
             return
-        count = len(self.last.passages)
-        if not arg.isdigit() or not 1 <= int(arg) <= count:
+        turn = self.last
+        count = len(turn.answer.passages)
+        if not _NUMBER.fullmatch(arg) or not 1 <= int(arg) <= count:
             self.say(f"! usage: {name} N, with N from 1 to {count}")
             return
         n = int(arg)
-        passage = self.last.passages[n - 1]
-        if name == ":open":
-            self.say(passage_header(n, passage))
-            self.say(format_lines(self.engine.source_lines(passage), self.color))
-        else:
-            rows = self.engine.explain(self.last.question, passage.chunk_id, self.last_history)
+        passage = turn.answer.passages[n - 1]
+        if name == ":explain":
+            rows = turn.engine.explain(turn.answer.question, passage.chunk_id, turn.history)
             self.say(format_explain(n, passage, rows))
+            return
+        self.say(passage_header(n, passage))
+        rows = turn.engine.source_lines(passage)
+        if rows and not verify_citation(turn.engine.index.root, passage):
+            # the file changed since it was indexed: its lines now hold other text
+            self.say(
+                f"! {printable(passage.source, newlines=False)} changed since it was "
+                "indexed: these lines no longer hold the cited text (ask again for a "
+                "fresh answer)"
+            )
+            rows = [(number, text, None) for number, text, _ in rows]
+        self.say(format_lines(rows, self.color, self.width))
 
     def _setup_history(self) -> Callable[[], None] | None:
         """Line editing and a history file, when readline exists and this is a terminal."""
-        if self.read is not input or not sys.stdin.isatty():
+        if self.read is not input:
+            return None
+        if hasattr(sys.stdin, "reconfigure"):
+            # a line that is not UTF-8 is read with U+FFFD in place of its bad bytes
+            sys.stdin.reconfigure(errors="replace")
+        if not sys.stdin.isatty():
             return None
         try:
             import readline
@@ -183,3 +245,14 @@ class Repl:
                 log.warning("could not save the REPL history to %s: %s", path, exc)
 
         return save
+
+
+def _shown(path: Path) -> str:
+    """A folder as the start line names it: as given when relative, else with ``~`` for
+    the home folder."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # not under home, or no home
+        return str(path)
