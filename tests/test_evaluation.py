@@ -157,7 +157,8 @@ def test_format_failures_lists_question_expected_got() -> None:
         "m   missed    question m  x          (abstained; best passage held 25% of the question)\n"
         "u   answered  question u  (abstain)  answer u"
     )
-    assert format_failures(results[:1]) == "All 1 questions passed."
+    assert format_failures(results[:1]) == "All 1 question passed."
+    assert format_failures(results[:1] * 2) == "All 2 questions passed."
 
 
 def test_compare_results_kinds() -> None:
@@ -438,3 +439,103 @@ def test_rank_documents_fetches_chunks_until_enough_documents() -> None:
     engine = Engine(build_index(Path("."), ChunkingConfig(chunk_size=50, chunk_overlap=0), docs))
     assert len(engine.index.chunks) == 32
     assert rank_documents(engine, "comets", depth=3) == ["big", "x", "y"]
+
+
+# --- data and exit codes ---------------------------------------------------------------
+
+
+def test_report_never_overwrites_an_input(
+    qset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = qset.read_bytes()
+    assert _eval(str(qset), "--report", str(qset)) == 2
+    assert capsys.readouterr() == (
+        "",
+        f"docqa eval: --report {qset} is the input {qset}: writing the report would replace "
+        "it; give another file name\n",
+    )
+    assert qset.read_bytes() == before
+    previous = tmp_path / "before.json"
+    previous.write_text('{"questions": []}', encoding="utf-8")
+    assert _eval(str(qset), "--compare", str(previous), "--report", str(previous)) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert previous.read_text(encoding="utf-8") == '{"questions": []}'
+
+
+@pytest.mark.parametrize("where", ["missing", "folder"])
+def test_report_in_a_missing_folder_or_on_a_folder_says_so(
+    qset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    report = tmp_path / "nonexistent" / "dir" / "r.md" if where == "missing" else tmp_path
+    assert _eval(str(qset), "--report", str(report)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the run
+    assert captured.err == (
+        f"docqa eval: --report {report}: the folder {report.parent} does not exist; create it "
+        "or write the report elsewhere\n"
+        if where == "missing"
+        else f"docqa eval: --report {report} is a folder: give a file name, such as "
+        f"{report / 'report.md'}\n"
+    )
+
+
+def test_no_documents_is_bad_input_not_a_failed_bound(
+    qset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["eval", str(qset), "--docs", str(empty)]) == 2
+    assert capsys.readouterr().err.startswith(f"docqa eval: no documents found in {empty}: ")
+    assert main(["eval", str(qset), "--docs", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"docqa eval: documents folder {tmp_path / 'nope'} does not exist: "
+    )
+
+
+def test_sources_missing_from_the_folder_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "mydocs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("Elon Musk sued OpenAI over its mission.\n")
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "- question: Who sued OpenAI?\n  answers: [Elon Musk]\n"
+        "  sources: [000_a337b3eb2b0d8fb8.txt]\n"
+        "- question: Who else?\n  answers: [Musk]\n  sources: [notes.txt]\n",
+        encoding="utf-8",
+    )
+    warning = (
+        f"docqa eval: warning: 1 of the 2 files the questions name as sources is not indexed "
+        f"from {docs}: 000_a337b3eb2b0d8fb8.txt; is --docs the folder the questions were "
+        "written for?\n"
+    )
+    assert main(["eval", str(path), "--docs", str(docs)]) == 0
+    assert capsys.readouterr().err == warning
+    assert main(["eval", "--calibrate", str(path), "--docs", str(docs)]) == 0
+    assert capsys.readouterr().err == warning
+
+
+def test_text_output_escapes_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(
+        "The turbine spins at 300 rpm when the wind blows.\x1b[2J It was built in 1999.\n"
+    )
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        '- id: "x\\e]0;t\\a"\n  question: "How fast does the turbine spin?"\n'
+        "  answers: [3000 rpm]\n",
+        encoding="utf-8",
+    )
+    assert main(["eval", str(path), "--docs", str(docs)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert out.endswith(
+        "Failed questions (1 of 1):\n"
+        "id             outcome  question                         expected  got\n"
+        "x\\x1b]0;t\\x07  wrong    How fast does the turbine spin?  3000 rpm  The turbine "
+        "spins at 300 rpm when the wind blows.\\x1b[2J It…\n"
+    )

@@ -139,3 +139,52 @@ def test_shipped_seed_questions_are_sound() -> None:
     for q in questions:
         for source in q.sources:
             assert (SEEDS / source).is_file(), (q.id, source)
+
+
+def _laughs(levels: int = 9) -> str:
+    """A "billion laughs" question set: an id of 9 ** levels values in a few hundred bytes
+    (showing that id in a message used to expand it all)."""
+    anchors = ["&l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    anchors += [f"&l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "- question: q\n  answers: [ok]\n  id: [" + ",\n    ".join(anchors) + "]\n"
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    path = _write(tmp_path, _laughs())
+    assert len(path.read_bytes()) < 600
+    with pytest.raises(QuestionSetError) as raised:
+        load_questions(path)
+    assert str(raised.value) == (
+        f"{path}: its YAML aliases (*name) expand to more than 1,000,000 values: write the "
+        "values out, or use fewer aliases"
+    )
+
+
+def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "- question: Who sued OpenAI?\n  answers: &musk [Elon Musk, Musk]\n"
+        "- question: Who offered 97.4 billion?\n  answers: *musk\n",
+    )
+    assert [q.answers for q in load_questions(path)] == [("Elon Musk", "Musk")] * 2
+
+
+def test_an_alias_inside_itself_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "- &a\n  question: q\n  answers: [*a]\n")
+    with pytest.raises(QuestionSetError) as raised:
+        load_questions(path)
+    assert str(raised.value) == f"{path}: a YAML alias refers to the node that holds it"
+
+
+def test_deep_nesting_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    path = _write(tmp_path, "- question: " + "[" * 2000 + "]" * 2000 + "\n")
+    with pytest.raises(QuestionSetError) as raised:
+        load_questions(path)
+    assert str(raised.value) == (
+        f"{path}: nested more than 50 levels deep at line 1: a question set is a list of "
+        "flat items"
+    )
+    jsonl = _write(tmp_path, '{"question": ' + "[" * 100_000 + "]" * 100_000 + "}\n", "d.jsonl")
+    with pytest.raises(QuestionSetError) as raised:
+        load_questions(jsonl)
+    assert str(raised.value) == f"{jsonl}: line 1 is nested too deeply to be a question"

@@ -34,8 +34,10 @@ from bot.evaluation.report import (
     markdown_report,
 )
 from bot.evaluation.runs import Metric, metric_names, run_questions, summarize, timing, untracked
-from bot.options import add_docs_option, positive_int
+from bot.options import add_docs_option, add_k_option, check_docs_dir, progress_tracker
+from bot.printable import json_printable, printable
 from bot.settings import Settings, load_settings
+from index.errors import NoDocumentsError
 from index.models import Document
 from index.retrieval import Engine, build_index
 
@@ -61,16 +63,15 @@ def register(subparsers: Any) -> None:
         help=cmd_eval.__doc__,
         description=cmd_eval.__doc__,
         epilog="Question set format: see the README's Evaluation section. Exit status: 0 ok, 1 a "
-        "--fail-under bound is not met, 2 bad input.",
+        "--fail-under bound is not met, 2 bad input (a question file, a folder without "
+        "documents, an option).",
     )
     parser.add_argument(
         "questions", nargs="?", type=Path, metavar="QUESTIONS",
         help="question set (.yaml list or .jsonl), e.g. evals/seeds.yaml",
     )  # fmt: skip
     add_docs_option(parser)
-    parser.add_argument(
-        "-k", type=positive_int, metavar="N", help="passages per question (default: DOCQA_K)"
-    )
+    add_k_option(parser, help="passages per question (default: DOCQA_K)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument(
         "--report", type=Path, metavar="FILE.md", help="also write a Markdown report"
@@ -106,16 +107,84 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for flag in not_for.get(mode, ()):
         if getattr(args, flag.removeprefix("--").replace("-", "_")):
             return _usage(f"{flag} does not apply to {mode}")
+    problem = _check_report(args)
+    if problem:
+        return _usage(problem)
     try:
         settings = load_settings(docs_dir=args.docs, k=args.k)
         if args.beir is not None:
             return _cmd_beir(args, settings)
         questions = load_questions(args.questions)
+        check_docs_dir(settings.docs_dir)
         if args.calibrate:
             return _cmd_calibrate(args, settings, questions)
         return _cmd_questions(args, settings, questions)
     except (QuestionSetError, DatasetError) as exc:
         return _usage(str(exc))
+    except NoDocumentsError as exc:
+        # bad input like the others: exit status 1 means only "a bound was not met"
+        return _usage(str(exc))
+
+
+def _check_report(args: argparse.Namespace) -> str | None:
+    """Why ``--report`` cannot be written, checked before the run: it must not overwrite
+    an input, and its folder must exist."""
+    report: Path | None = args.report
+    if report is None:
+        return None
+    inputs = [args.questions, args.compare]
+    if args.beir is not None:
+        inputs += [args.beir / name for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv")]
+    for given in inputs:
+        if given is not None and _same_file(report, given):
+            return (
+                f"--report {report} is the input {given}: writing the report would replace "
+                "it; give another file name"
+            )
+    if report.is_dir() or str(report).endswith(("/", "\\")):
+        return f"--report {report} is a folder: give a file name, such as {report / 'report.md'}"
+    if not report.parent.is_dir():
+        return (
+            f"--report {report}: the folder {report.parent} does not exist; create it or "
+            "write the report elsewhere"
+        )
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _write_report(path: Path, text: str) -> int:
+    """Write the Markdown report; 0, or 2 with a message when it cannot be written."""
+    try:
+        path.write_text(printable(text), encoding="utf-8")
+    except OSError as exc:
+        return _usage(f"could not write --report {path}: {exc.strerror or exc}")
+    return 0
+
+
+def _warn_missing_sources(questions: Sequence[EvalQuestion], engine: Engine, docs: Path) -> None:
+    """Say so when files the questions name as sources are not indexed: the scores would
+    then measure the wrong folder, not the bot."""
+    named = sorted({s for q in questions for s in q.sources})
+    indexed = {s.source for s in engine.sources()}
+    missing = [s for s in named if s not in indexed]
+    if not missing:
+        return
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    print(
+        printable(
+            f"docqa eval: warning: {len(missing)} of the {_count(len(named), 'file')} the "
+            f"questions name as sources {'is' if len(missing) == 1 else 'are'} not indexed "
+            f"from {docs}: {shown}; is --docs the folder the questions were written for?",
+            newlines=False,
+        ),
+        file=sys.stderr,
+    )
 
 
 def _count(n: int, noun: str) -> str:
@@ -123,7 +192,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _usage(message: str) -> int:
-    print(f"docqa eval: {message}", file=sys.stderr)
+    print(f"docqa eval: {printable(message)}", file=sys.stderr)
     return 2
 
 
@@ -131,13 +200,7 @@ def _track(desc: str, unit: str) -> Callable[[Iterable[T]], Iterable[T]]:
     """A progress bar on stderr when it is a terminal, else nothing."""
     if not sys.stderr.isatty():
         return untracked
-
-    def track(items: Iterable[T]) -> Iterable[T]:
-        from tqdm import tqdm
-
-        return tqdm(items, desc=desc, unit=unit, leave=False, file=sys.stderr)
-
-    return track
+    return progress_tracker(True, desc, unit)  # type: ignore[no-any-return]
 
 
 def _build(settings: Settings, documents: Sequence[Document] | None = None) -> tuple[Engine, float]:
@@ -181,6 +244,7 @@ def _cmd_questions(
         return _usage(problem)
     previous = _read_previous(args.compare) if args.compare else None
     engine, build_s = _build(settings)
+    _warn_missing_sources(questions, engine, settings.docs_dir)
     results = run_questions(engine, questions, k, track=_track("questions", "q"))
     metrics = summarize(results, k)
     values = {m.name: m.value for m in metrics}
@@ -200,16 +264,16 @@ def _cmd_questions(
             "timing": times,
             "questions": [r.model_dump(mode="json") for r in results],
         }
-        print(json.dumps(payload, ensure_ascii=False))
+        print(json_printable(json.dumps(payload, ensure_ascii=False)))
     else:
         parts = [title, format_metrics(metrics, times, prev_metrics), format_failures(results)]
         if changes is not None:
             parts.append(format_changes(changes, str(args.compare)))
-        print("\n\n".join(parts))
+        print(printable("\n\n".join(parts)))
     if args.report:
-        args.report.write_text(
-            markdown_report(title, metrics, times, results, changes, prev_metrics), encoding="utf-8"
-        )
+        report = markdown_report(title, metrics, times, results, changes, prev_metrics)
+        if _write_report(args.report, report):
+            return 2
     return _gate(args.fail_under, values)
 
 
@@ -255,11 +319,11 @@ def _cmd_beir(args: argparse.Namespace, settings: Settings) -> int:
                 for r in results
             ],
         }  # fmt: skip
-        print(json.dumps(payload, ensure_ascii=False))
+        print(json_printable(json.dumps(payload, ensure_ascii=False)))
     else:
-        print(f"{title}\n\n{format_metrics(metrics, times)}")
-    if args.report:
-        args.report.write_text(markdown_report(title, metrics, times), encoding="utf-8")
+        print(printable(f"{title}\n\n{format_metrics(metrics, times)}"))
+    if args.report and _write_report(args.report, markdown_report(title, metrics, times)):
+        return 2
     return _gate(args.fail_under, values)
 
 
@@ -267,6 +331,7 @@ def _cmd_calibrate(
     args: argparse.Namespace, settings: Settings, questions: list[EvalQuestion]
 ) -> int:
     engine, _ = _build(settings)
+    _warn_missing_sources(questions, engine, settings.docs_dir)
     values = thresholds()
     runs = sweep(engine.index, engine.config, questions, values, track=_track("thresholds", "t"))
     rows = [sweep_row(v, runs[v]) for v in values]
@@ -281,5 +346,6 @@ def _cmd_calibrate(
         }
         print(json.dumps(payload))
     else:
-        print(format_calibration(rows, chosen, settings.abstain_threshold, len(questions), checks))
+        text = format_calibration(rows, chosen, settings.abstain_threshold, len(questions), checks)
+        print(printable(text))
     return 0

@@ -11,17 +11,21 @@ Each item::
       unanswerable: true                           # the bot should abstain
 
 A file that does not fit raises QuestionSetError with a message naming the file, the item
-(number and id) and the field, so the CLI can print it without a traceback.
+(number and id) and the field, so the CLI can print it without a traceback. YAML is read
+with PyYAML's safe loader and two limits no question set comes near: nesting deeper than
+``MAX_DEPTH`` levels, and aliases that expand to more than ``MAX_VALUES`` values (a
+"billion laughs" file of a few hundred bytes would otherwise take all memory).
 """
 
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,6 +34,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+
+MAX_DEPTH = 50
+MAX_VALUES = 1_000_000
 
 
 class QuestionSetError(Exception):
@@ -127,7 +135,7 @@ def parse_questions(
                 f"{label}: expected a mapping with at least `question`, got {type(raw).__name__}"
             )
         if raw.get("id") not in (None, ""):
-            label += f" (id {raw['id']!r})"
+            label += f" (id {reprlib.repr(raw['id'])})"  # bounded, whatever the id holds
         try:
             question = EvalQuestion.model_validate(raw)
         except ValidationError as exc:
@@ -158,8 +166,10 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     origin = str(path)
     if path.suffix.lower() in {".jsonl", ".ndjson"}:
         return parse_questions(_json_lines(text, origin), origin, where="line")
+    import yaml  # only docqa eval reads YAML: the other commands do not pay for the import
+
     try:
-        data = yaml.safe_load(text)
+        data = _safe_yaml(text, origin)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -185,4 +195,85 @@ def _json_lines(text: str, origin: str) -> list[tuple[int, Any]]:
             raise QuestionSetError(
                 f"{origin}: line {number} is not valid JSON: {exc.msg}"
             ) from None
+        except RecursionError:
+            raise QuestionSetError(
+                f"{origin}: line {number} is nested too deeply to be a question"
+            ) from None
     return items
+
+
+@cache
+def _limited_loader() -> type:
+    """PyYAML's SafeLoader that stops at ``MAX_DEPTH`` levels of nesting (a class made on
+    first use, so PyYAML is imported only by docqa eval)."""
+    import yaml
+
+    class LimitedLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    mark = self.peek_event().start_mark
+                    raise QuestionSetError(
+                        f"nested more than {MAX_DEPTH} levels deep at line {mark.line + 1}: "
+                        "a question set is a list of flat items"
+                    )
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return LimitedLoader
+
+
+def _safe_yaml(text: str, origin: str) -> Any:
+    """The YAML document in ``text``, read safely and within the limits above."""
+    loader = _limited_loader()(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except QuestionSetError as exc:
+            raise QuestionSetError(f"{origin}: {exc}") from None
+        if node is None:
+            return None
+        values = _expanded_size(node)
+        if values is None:
+            raise QuestionSetError(f"{origin}: a YAML alias refers to the node that holds it")
+        if values > MAX_VALUES:
+            raise QuestionSetError(
+                f"{origin}: its YAML aliases (*name) expand to more than {MAX_VALUES:,} values: "
+                "write the values out, or use fewer aliases"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root: Any) -> int | None:
+    """How many values the node graph holds once every alias is expanded, counted without
+    expanding it (each node once, remembering its size); None when an alias points back
+    into the node that holds it, which has no end."""
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        value = node.value
+        if isinstance(value, list):
+            children = [c for pair in value for c in (pair if isinstance(pair, tuple) else (pair,))]
+        else:
+            children = []
+        if children_done:
+            open_nodes.discard(key)
+            size[key] = min(1 + sum(size[id(c)] for c in children), MAX_VALUES + 1)
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            return None
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+    return size[id(root)]

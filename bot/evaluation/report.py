@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.printable import printable
+
 if TYPE_CHECKING:  # only for annotations: evaluation imports this module
     from bot.evaluation.calibration import HeldOut, SweepRow
     from bot.evaluation.runs import Metric, QuestionResult
@@ -19,7 +21,9 @@ _PASSING = {"correct", "abstained"}
 
 
 def _cut(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    # escaped before it is measured, so a control character in a question, an id or a
+    # document neither reaches the terminal nor shifts the columns
+    text = printable(" ".join(text.split()), newlines=False)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -77,9 +81,9 @@ def format_failures(results: Sequence[QuestionResult], width: int = 60) -> str:
     """The questions the bot got wrong: id, outcome, question, expected, got."""
     failed = [r for r in results if not r.passed]
     if not failed:
-        return f"All {len(results)} questions passed."
+        return f"All {len(results)} question{'' if len(results) == 1 else 's'} passed."
     rows = [
-        [r.id, r.outcome, _cut(r.question, 40), _cut(_expected(r), 24), _cut(_got(r), width)]
+        [_cut(r.id, 30), r.outcome, _cut(r.question, 40), _cut(_expected(r), 24), _cut(_got(r), width)]
         for r in failed
     ]
     table = _table(["id", "outcome", "question", "expected", "got"], rows)
@@ -133,7 +137,7 @@ def format_changes(changes: Sequence[Change], label: str) -> str:
     if not changes:
         return f"No question changed outcome against {label}."
     rows = [
-        [c.kind, c.id, _cut(c.question, 50), f"{c.before or '-'} → {c.after or '-'}"]
+        [c.kind, _cut(c.id, 30), _cut(c.question, 50), f"{c.before or '-'} → {c.after or '-'}"]
         for c in changes
     ]
     return f"Changed against {label} ({len(changes)}):\n" + _table(
