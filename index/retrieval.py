@@ -235,7 +235,7 @@ class Engine:
             path = source_path(self.index.root, passage.source)
             doc = load_file(self.index.root, path, passage.source)
             if isinstance(doc, Skipped):
-                return []
+                return None
             pages = doc.text.split(PAGE_BREAK)
             lines = pages[passage.page - 1].split("\n") if passage.page <= len(pages) else []
         else:

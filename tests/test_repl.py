@@ -398,3 +398,21 @@ def test_bytes_that_are_not_utf8_do_not_end_the_session() -> None:
     assert done.stderr == b""
     out = done.stdout.decode("utf-8")
     assert out.count("Elon Musk, a co-founder of OpenAI, has sued the company") == 4
+
+
+def test_open_after_the_file_got_shorter(tmp_path: Path) -> None:
+    filler = "".join(f"Line {n} says nothing of note at all.\n" for n in range(40))
+    docs, live = _live_docs(tmp_path, {"a.txt": filler + TURBINE})
+    out = io.StringIO()
+    repl = Repl(live.current, load_settings(docs_dir=docs), read=_reader([]), out=out, color=False)
+    repl.handle("how fast does the turbine spin")
+    (cited,) = repl.last.answer.passages if repl.last else ()
+    assert cited.start_line > 1 and cited.end_line == 41
+    (docs / "a.txt").write_text("Gone.\n")
+    repl.handle(":open 1")
+    assert out.getvalue().endswith(
+        f"[1] {cited.citation}\n"
+        "! a.txt changed since it was indexed: these lines no longer hold the cited text "
+        "(ask again for a fresh answer)\n"
+        "(the file no longer has these lines)\n"
+    )

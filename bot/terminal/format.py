@@ -213,12 +213,16 @@ def format_explain(n: int, passage: Passage, rows: Sequence[TermContribution]) -
     return "\n".join(out)
 
 
-def format_lines(rows: Sequence[SourceLine], color: bool, width: int | None = None) -> str:
+def format_lines(
+    rows: Sequence[SourceLine] | None, color: bool, width: int | None = None
+) -> str:
     """Numbered source lines, the ones the passage covers marked ``>``. Where the passage
     starts or ends mid-line, the cited span is marked too: the rest of the line dimmed on a
     colour terminal, else ``»`` where the span starts and ``«`` where it ends."""
-    if not rows:
+    if rows is None:
         return "(the file cannot be read any more)"
+    if not rows:
+        return "(the file no longer has these lines)"
     digits = len(str(rows[-1][0]))
     out = []
     for number, text, span in rows:

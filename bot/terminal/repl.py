@@ -208,7 +208,7 @@ class Repl:
             return
         self.say(passage_header(n, passage))
         rows = turn.engine.source_lines(passage)
-        if rows and not verify_citation(turn.engine.index.root, passage):
+        if rows is not None and not verify_citation(turn.engine.index.root, passage):
             # the file changed since it was indexed: its lines now hold other text
             self.say(
                 f"! {printable(passage.source, newlines=False)} changed since it was "
