@@ -110,7 +110,7 @@ def test_skipped_files_are_reported_on_stderr(
 def test_python_dash_m_bot_works() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "who sued openai", "--docs", str(SEEDS), "--json"],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        capture_output=True, text=True, cwd=Path.cwd(), check=False,  # not the repo's .env
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["abstained"] is False
@@ -255,3 +255,17 @@ def test_progress_bar_and_skip_lines_do_not_collide(
     assert "docqa: skipped notes.docx: unsupported type (docqa reads .htm, .html, .markdown, " \
         ".md, .pdf, .txt)" in shown
     assert all("indexing" not in line for line in shown)  # the bar left no line behind
+
+
+def test_invite_url_with_a_malformed_token_blames_the_token(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCQA_DISCORD_TOKEN", "not-a-token")
+    assert main(["discord", "--invite-url"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "docqa: DOCQA_DISCORD_TOKEN is set but its first part does not hold an application id, "
+        "so it is not a bot token: copy it again (your application → Bot → Reset Token), or "
+        "set DOCQA_DISCORD_APP_ID (General Information → Application ID)\n"
+    )
+    assert "not-a-token" not in err

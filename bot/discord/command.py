@@ -62,6 +62,12 @@ def application_id(settings: Settings) -> int:
     secret = settings.discord_token
     token = secret.get_secret_value().strip() if secret is not None else ""
     found = app_id_from_token(token) if token else None
+    if found is None and token:
+        raise SettingsError(
+            "DOCQA_DISCORD_TOKEN is set but its first part does not hold an application id, "
+            "so it is not a bot token: copy it again (your application → Bot → Reset Token), "
+            "or set DOCQA_DISCORD_APP_ID (General Information → Application ID)"
+        )
     if found is None:
         raise SettingsError(
             "set DOCQA_DISCORD_APP_ID to your application's id (Developer Portal → General "
@@ -88,8 +94,10 @@ def cmd_discord(args: argparse.Namespace) -> int:
     token = "" if args.invite_url else check_token(settings.discord_token)
     discord_bot = _import_bot()
     if discord_bot is None:
+        # not `pip install 'docqa[discord]'`: the docqa on PyPI is another project
         print(
-            "docqa: discord.py is not installed: pip install 'docqa[discord]' (or '.[discord]')",
+            f"docqa: discord.py is not installed: run {sys.executable} -m pip install "
+            "'discord.py>=2.4' (or, in the docqa folder, pip install -e '.[discord]')",
             file=sys.stderr,
         )
         return 1
