@@ -176,11 +176,20 @@ def _warn_missing_sources(questions: Sequence[EvalQuestion], engine: Engine, doc
     if not missing:
         return
     shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    if len(named) == 1:
+        what = "the file the questions name as a source is not indexed"
+    elif len(missing) == len(named):
+        what = f"none of the {len(named)} files the questions name as sources is indexed"
+    else:
+        verb = "is" if len(missing) == 1 else "are"
+        what = (
+            f"{len(missing)} of the {len(named)} files the questions name as sources {verb} "
+            "not indexed"
+        )
     print(
         printable(
-            f"docqa eval: warning: {len(missing)} of the {_count(len(named), 'file')} the "
-            f"questions name as sources {'is' if len(missing) == 1 else 'are'} not indexed "
-            f"from {docs}: {shown}; is --docs the folder the questions were written for?",
+            f"docqa eval: warning: {what} from {docs}: {shown}; is --docs the folder the "
+            "questions were written for?",
             newlines=False,
         ),
         file=sys.stderr,

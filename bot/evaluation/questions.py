@@ -35,7 +35,6 @@ from pydantic import (
     model_validator,
 )
 
-
 MAX_DEPTH = 50
 MAX_VALUES = 1_000_000
 

@@ -83,7 +83,8 @@ def format_failures(results: Sequence[QuestionResult], width: int = 60) -> str:
     if not failed:
         return f"All {len(results)} question{'' if len(results) == 1 else 's'} passed."
     rows = [
-        [_cut(r.id, 30), r.outcome, _cut(r.question, 40), _cut(_expected(r), 24), _cut(_got(r), width)]
+        [_cut(r.id, 30), r.outcome, _cut(r.question, 40), _cut(_expected(r), 24),
+         _cut(_got(r), width)]
         for r in failed
     ]
     table = _table(["id", "outcome", "question", "expected", "got"], rows)
