@@ -1,24 +1,29 @@
-# Shortcuts; each target is one of the commands the README shows.
-PY := .venv/bin/python
+# Shortcuts: each target creates .venv when it is missing, installs what its README command
+# installs, and runs that command (the README's Set-up lists them; tests/test_docs.py
+# checks that the two agree).
+CRANFIELD ?= ../shared/datasets/cranfield
 
-.venv/installed: pyproject.toml
-	python3 -m venv .venv && .venv/bin/pip install -q -e ".[dev,bench]" && touch $@
+.venv/bin/python:
+	python3 -m venv .venv
 
-repl: .venv/installed
-	.venv/bin/docqa repl
+repl: .venv/bin/python
+	.venv/bin/pip install -q -e . && .venv/bin/docqa repl
 
-test: .venv/installed
-	$(PY) -m pytest -q
+test: .venv/bin/python
+	.venv/bin/pip install -q -e ".[dev]" && .venv/bin/python -m pytest -q
 
-# docqa vs bm25s vs rank-bm25 at 10k, 50k and 200k chunks (about a minute)
-bench: .venv/installed
-	$(PY) -m bench.bench
+eval: .venv/bin/python
+	.venv/bin/pip install -q -e . && .venv/bin/docqa eval evals/seeds.yaml
 
-# the shipped question set with its CI bounds, and Cranfield beside its reference figures
-eval: .venv/installed
-	.venv/bin/docqa eval evals/seeds.yaml
+# the collection lies outside the repository: say where it was looked for, and how to point at it
+cranfield-data:
+	@test -f "$(CRANFIELD)/corpus.jsonl" || { echo "make cranfield: no BEIR collection in $(CRANFIELD) (corpus.jsonl, queries.jsonl, qrels.tsv): run make cranfield CRANFIELD=/path/to/cranfield" >&2; exit 2; }
 
-cranfield: .venv/installed
-	.venv/bin/docqa eval --beir ../shared/datasets/cranfield
+cranfield: cranfield-data .venv/bin/python
+	.venv/bin/pip install -q -e . && .venv/bin/docqa eval --beir $(CRANFIELD)
 
-.PHONY: repl test bench eval cranfield
+# the corpora the benchmark writes (about 100 MB) are deleted; its table stays in bench/results/
+bench: .venv/bin/python
+	.venv/bin/pip install -q -e ".[bench]" && .venv/bin/python -m bench.bench && rm -f bench/results/corpus-*.txt
+
+.PHONY: repl test eval cranfield cranfield-data bench

@@ -151,3 +151,20 @@ def test_a_data_folder_inside_the_documents_is_refused_unless_hidden(
     assert [line.split(":")[1] for line in lines] == [
         " built the index", " loaded the saved index (up to date)"
     ]
+
+
+def test_env_example_lists_every_setting_with_its_default() -> None:
+    from conftest import ROOT
+
+    from bot.settings import Settings
+
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    named = {line.split("=", 1)[0] for line in example.splitlines() if line.startswith("DOCQA_")}
+    assert named == {f"DOCQA_{name.upper()}" for name in Settings.model_fields}
+    (Path.cwd() / ".env").write_text(example, encoding="utf-8")
+    from_example = load_settings()
+    (Path.cwd() / ".env").unlink()
+    assert from_example.warnings == []
+    # an empty token reads as "" rather than None; docqa discord treats both as unset
+    unset = {"discord_token"}
+    assert from_example.model_dump(exclude=unset) == load_settings().model_dump(exclude=unset)
