@@ -77,6 +77,10 @@ def setup_logging(level: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        # a terminal whose encoding cannot show a character of a document (’ on a Latin-1
+        # terminal) gets an escape for it, not a UnicodeEncodeError halfway through
+        sys.stdout.reconfigure(errors="backslashreplace")
     parser = make_parser()
     args = parser.parse_args(argv)
     try:

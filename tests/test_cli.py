@@ -269,3 +269,36 @@ def test_invite_url_with_a_malformed_token_blames_the_token(
         "set DOCQA_DISCORD_APP_ID (General Information → Application ID)\n"
     )
     assert "not-a-token" not in err
+
+
+def test_ask_on_a_terminal_wraps_and_colours_unless_no_color(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["ask", "who sued openai", "--docs", str(SEEDS), "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Elon Musk, a co-founder of OpenAI, has sued the company,\n"
+        "accusing it of betraying its original mission. [1]\n"
+        "\n"
+        f"[1] {SEED_FILE}:11-14\n"
+        "    This has sparked criticism, with some users preferring\n"
+        "    cheaper alternatives like DeepSeek.\n"
+    )
+    assert "\x1b" not in out and max(len(line) for line in out.splitlines()) <= 60
+    monkeypatch.delenv("NO_COLOR")
+    assert main(["ask", "who sued openai", "--docs", str(SEEDS), "-k", "1"]) == 0
+    assert "\x1b[1m\x1b[33msued\x1b[0m" in capsys.readouterr().out
+
+
+def test_a_terminal_that_cannot_show_a_character_gets_an_escape() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONIO", "LC_", "LANG"))}
+    env.update(PYTHONIOENCODING="latin-1")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "who sued openai", "--docs", str(SEEDS), "-k", "1"],
+        capture_output=True, env=env, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode("latin-1")
+    assert done.stdout.decode("latin-1").endswith("    \\U0001f4ccSource : Windows Central\n")
