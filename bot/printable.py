@@ -10,14 +10,13 @@ evaluation's text output) or ``json_printable`` (their ``--json`` output).
 from __future__ import annotations
 
 import re
+from functools import cache
 
 # C0 controls but tab and newline, DEL and the C1 controls (an 8-bit terminal reads
 # U+009B as CSI), the bidirectional overrides and isolates that reorder what is shown
 # ("Trojan Source"), the line and paragraph separators, and lone surrogates (the bytes of
 # a file name that is not UTF-8, as Python's surrogateescape keeps them)
 _UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
-_IN_TEXT = re.compile(f"[{_UNSAFE}]")
-_IN_LINE = re.compile(f"[{_UNSAFE}\t\n]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -37,24 +36,26 @@ def printable(text: str, newlines: bool = True) -> str:
     Newlines and tabs stay when ``newlines`` (a passage's lines); a file name or a log line
     is one line, so there they are escaped too (``newlines=False``).
     """
-    pattern = _IN_TEXT if newlines else _IN_LINE
-    return pattern.sub(_escape, text)
+    return _pattern(f"[{_UNSAFE}]" if newlines else f"[{_UNSAFE}\t\n]").sub(_escape, text)
 
 
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+@cache
+def _pattern(chars: str) -> re.Pattern[str]:
+    # compiled on first use: docqa ask's start-up does not pay for what it may not print
+    return re.compile(chars)
+
+
+_JSON_UNSAFE = "[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
 
 
 def json_printable(dumped: str) -> str:
     """JSON text (from ``json.dumps(..., ensure_ascii=False)``, which already escapes the
     C0 controls) with the other unsafe characters as ``\\uXXXX`` escapes: the same JSON
     value, safe on a terminal and encodable as UTF-8."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+    return _pattern(_JSON_UNSAFE).sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
 
 
 def typed(text: str) -> str:
     """Text a user typed or passed as an argument, with the bytes that were not UTF-8
     (which Python keeps as lone surrogates) made U+FFFD, so it can be printed and encoded."""
-    return _SURROGATE.sub("\ufffd", text)
+    return _pattern("[\ud800-\udfff]").sub("\ufffd", text)
