@@ -10,6 +10,7 @@ import pytest
 from conftest import ROOT, SEED_FILE, SEEDS
 
 from bot.cli import main
+from index.loaders import SUPPORTED
 
 
 def test_ask_prints_the_answer_then_cited_passages(capsys: pytest.CaptureFixture[str]) -> None:
@@ -212,7 +213,7 @@ def hostile_docs(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     (root / "forged\ndocqa: built the index.txt").write_text("Nothing about engines.\n")
-    (root / "evil\x1b[31m.docx").write_bytes(b"PK")
+    (root / "evil\x1b[31m.odt").write_bytes(b"PK")
     return root
 
 
@@ -230,30 +231,29 @@ def test_ask_escapes_control_characters_from_documents_and_names(
         "\\x1b]8;;\\x07 for the \\x9b31mmaintenance schedule of the blades and the gearbox.\n"
     )
     assert captured.err == (
-        "docqa: skipped evil\\x1b[31m.docx: unsupported type (docqa reads .htm, .html, .markdown, "
-        ".md, .pdf, .txt)\n"
+        "docqa: skipped evil\\x1b[31m.odt: unsupported type (docqa reads "
+        f"{SUPPORTED})\n"
     )
     assert main(["ask", "nothing about engines", "--docs", str(hostile_docs), "--json"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x9b" not in out and out.count("\n") == 1
     sources = [p["source"] for p in json.loads(out)["passages"]]
-    assert sources[0] == "forged\ndocqa: built the index.txt"  # JSON keeps the name, escaped
+    assert sources[0] == "forged\\x0adocqa: built the index.txt"  # the loader's printable name
     assert main(["ask", "nothing about engines", "--docs", str(hostile_docs), "-k", "1"]) == 0
-    assert "[1] forged\\ndocqa: built the index.txt:1-1\n" in capsys.readouterr().out
+    assert "[1] forged\\x0adocqa: built the index.txt:1-1\n" in capsys.readouterr().out
 
 
 def test_progress_bar_and_skip_lines_do_not_collide(
     capsys: pytest.CaptureFixture[str], docs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (docs_dir / "notes.docx").write_bytes(b"PK")
+    (docs_dir / "notes.odt").write_bytes(b"PK")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as at a REPL's start
     assert main(["ask", "licence cost", "--docs", str(docs_dir), "-k", "1"]) == 0
     err = capsys.readouterr().err
     assert "indexing" in err  # the bar ran
     # what a terminal shows of each line is what follows its last carriage return
     shown = [line.rpartition("\r")[2] for line in err.split("\n")]
-    assert "docqa: skipped notes.docx: unsupported type (docqa reads .htm, .html, .markdown, " \
-        ".md, .pdf, .txt)" in shown
+    assert f"docqa: skipped notes.odt: unsupported type (docqa reads {SUPPORTED})" in shown
     assert all("indexing" not in line for line in shown)  # the bar left no line behind
 
 

@@ -220,7 +220,7 @@ def test_index_build_and_eval_skip_pipes_and_links_with_a_reason(
     questions = tmp_path / "q.yaml"
     questions.write_text("- question: what spins in the wind\n  answers: [Turbines]\n")
     assert _finishes(lambda: main(["eval", str(questions), "--docs", docs])) == 0
-    assert "All 1 questions passed." in capsys.readouterr().out
+    assert "All 1 question passed." in capsys.readouterr().out
 
 
 def test_a_file_name_that_is_not_utf8_gets_a_printable_source(
@@ -242,10 +242,8 @@ def test_a_file_name_that_is_not_utf8_gets_a_printable_source(
     engine = Engine(index)
     found = engine.retrieve("croissants", k=1)[0]
     assert verify_citation(root, found)
-    assert engine.source_lines(found) == [
-        (1, "Croissants are served until noon.", True),
-        (2, "", False),
-    ]
+    # (line, text, the span of it the passage covers); the final newline ends line 1
+    assert engine.source_lines(found) == [(1, "Croissants are served until noon.", (0, 33))]
 
 
 def test_printable_source_names_and_back(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from conftest import SEED_FILE, SEEDS
 
 from bot.settings import load_settings
 from bot.terminal.repl import COMMANDS, Repl, help_text
+from index.loaders import SUPPORTED
 from index.retrieval import Engine
 
 
@@ -364,7 +365,7 @@ def test_explain_speaks_of_the_last_answer_after_a_swap_on_a_refused_question(
 
 
 def test_start_line_and_sources_name_skipped_files(tmp_path: Path) -> None:
-    docs, live = _live_docs(tmp_path, {"a.txt": TURBINE, "notes.docx": "PK"})
+    docs, live = _live_docs(tmp_path, {"a.txt": TURBINE, "notes.odt": "PK"})
     out = _session(docs, live, [":sources"])
     assert out.startswith(
         f"docqa: 1 document, 1 chunk from {docs} (1 file skipped: :sources lists them); "
@@ -372,7 +373,7 @@ def test_start_line_and_sources_name_skipped_files(tmp_path: Path) -> None:
     )
     assert out.endswith(
         "a.txt  1 chunk\n1 document, 1 chunk\n1 file skipped:\n"
-        "  notes.docx: unsupported type (docqa reads .htm, .html, .markdown, .md, .pdf, .txt)\n\n"
+        f"  notes.odt: unsupported type (docqa reads {SUPPORTED})\n\n"
     )
 
 
