@@ -417,3 +417,17 @@ def test_open_after_the_file_got_shorter(tmp_path: Path) -> None:
         "(ask again for a fresh answer)\n"
         "(the file no longer has these lines)\n"
     )
+
+
+def test_sources_and_help_wrap_too(tmp_path: Path) -> None:
+    docs, live = _live_docs(tmp_path, {"a.txt": TURBINE, "notes.odt": "PK"})
+    out = io.StringIO()
+    settings = load_settings(docs_dir=docs)
+    repl = Repl(live.current, settings, read=_reader([]), out=out, color=False, width=50)
+    repl.handle(":sources")
+    repl.handle(":help")
+    assert out.getvalue().startswith(
+        "a.txt  1 chunk\n1 document, 1 chunk\n1 file skipped:\n"
+        "  notes.odt: unsupported type (docqa reads .docx,\n  .htm, "
+    )
+    assert max(len(line) for line in out.getvalue().splitlines()) <= 50

@@ -171,10 +171,11 @@ class Repl:
         if name in (":quit", ":q", ":exit"):
             return False
         if name == ":help":
-            self.say(help_text())
+            self.say("\n".join(wrap(help_text(), self.width)))
         elif name == ":sources":
             self._follow_documents()  # list what is there now, not what was at the last question
-            self.say(format_sources(self.engine.sources(), self.engine.index.skipped))
+            listing = format_sources(self.engine.sources(), self.engine.index.skipped)
+            self.say("\n".join(wrap(listing, self.width)))
         elif name == ":reset":
             self.conversation.clear()
             self.say("Conversation cleared: the next question starts afresh.")
