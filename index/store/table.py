@@ -98,6 +98,12 @@ class ChunkTable(Sequence[Chunk]):
         return {s: int(counts[i]) for i, s in enumerate(self.sources) if counts[i]}
 
 
+# Pending rows become numpy arrays every FLUSH_ROWS chunks: converting 200k tuples at once
+# holds the GIL for a third of a second (a stall for the Discord bot's event loop while a
+# rebuild runs in a thread), and the tuples would keep the garbage collector busy.
+FLUSH_ROWS = 4096
+
+
 class ChunkTableBuilder:
     """Collects chunk rows and texts, from new chunks or from another table's rows."""
 
@@ -139,6 +145,8 @@ class ChunkTableBuilder:
         self._pending_blocks.extend((a, b, _KIND_IDS[kind]) for a, b, kind in chunk.blocks)
         self._pending_block_counts.append(len(chunk.blocks))
         self.count += 1
+        if len(self._pending) >= FLUSH_ROWS:
+            self._flush()
 
     def _flush(self) -> None:
         if self._pending:
