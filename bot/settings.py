@@ -127,6 +127,43 @@ class Settings(BaseSettings):
     discord_feedback_log: Path = Field(
         Path(".docqa/feedback.jsonl"), description="JSON Lines file the feedback buttons append to"
     )
+    discord_guilds: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="server ids the bot may be in; it leaves any other (empty: any server)",
+    )
+    discord_max_answers: int = Field(
+        4, ge=1, le=100, description="questions answered at the same time; past it, "
+        "'busy, try again in a moment'"
+    )
+    discord_message_content: bool = Field(
+        False, description="ask for the Message Content intent (turn it on in the Developer "
+        "Portal too): forum post bodies, ask-channel messages, follow-ups without a mention"
+    )
+    discord_auto_channels: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="forum or text channels whose new posts are answered without a mention",
+    )
+    discord_auto_threshold: float = Field(
+        0.7, ge=0.0, le=1.0, description="confidence an unprompted answer to a post needs "
+        "(stricter than DOCQA_ABSTAIN_THRESHOLD)"
+    )
+    discord_auto_unanswered: Literal["silent", "say"] = Field(
+        "silent", description="below the threshold, stay silent or say nothing was found"
+    )
+    discord_channel_docs: Annotated[dict[int, Path], NoDecode] = Field(
+        default_factory=dict,
+        description="ID=FOLDER pairs: a channel, category or forum answered from its own folder",
+    )
+    discord_digest_channel: int | None = Field(
+        None, description="channel the weekly digest of unanswered questions is posted to"
+    )
+    docs_url: str | None = Field(
+        None, description="base URL of the published documents: citations link to their pages"
+    )
+    docs_urls: Annotated[dict[Path, str], NoDecode] = Field(
+        default_factory=dict,
+        description="FOLDER=URL pairs: the published URL of each per-channel documents folder",
+    )
 
     # what load_settings had to say that is not an error (unknown names, ignored values)
     _warnings: list[str] = PrivateAttr(default_factory=list)
@@ -148,18 +185,39 @@ class Settings(BaseSettings):
             return cls.model_fields[info.field_name].get_default(call_default_factory=True)
         return value
 
-    @field_validator("discord_app_id", "discord_guild_id", mode="before")
+    @field_validator(
+        "discord_app_id", "discord_guild_id", "discord_digest_channel", "docs_url", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # .env.example leaves these empty; an empty id means "not set", not a bad integer
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("discord_channels", "discord_owner_ids", mode="before")
+    @field_validator(
+        "discord_channels", "discord_owner_ids", "discord_guilds", "discord_auto_channels",
+        mode="before",
+    )
     @classmethod
     def _comma_separated_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
+
+    @field_validator("discord_channel_docs", "docs_urls", mode="before")
+    @classmethod
+    def _comma_separated_pairs(cls, value: object) -> object:
+        # "123=docs/a,456=docs/b": one KEY=VALUE per entry, split at the first "="
+        if not isinstance(value, str):
+            return value
+        pairs = {}
+        for part in value.replace(";", ",").split(","):
+            if not part.strip():
+                continue
+            key, sep, item = part.partition("=")
+            if not sep or not key.strip() or not item.strip():
+                raise ValueError(f"expected KEY=VALUE pairs separated by commas, got {part.strip()!r}")
+            pairs[key.strip()] = item.strip()
+        return pairs
 
     @model_validator(mode="after")
     def _check_chunking(self) -> Settings:

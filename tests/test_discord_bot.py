@@ -9,8 +9,10 @@ import hashlib
 import json
 import logging
 import re
+import signal
+import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from discord.ext.test import backend, factories  # noqa: E402
 
 from bot.discord.bot import (  # noqa: E402
     NO_MENTIONS,
+    stop_on_signals,
     REQUIRED_PERMISSIONS,
     DocqaBot,
     FeedbackButton,
@@ -35,6 +38,9 @@ from bot.discord.bot import (  # noqa: E402
 from bot.discord.command import app_id_from_token, check_token  # noqa: E402
 from bot.discord.format import (  # noqa: E402
     APOLOGY,
+    BUSY,
+    NOT_THIS_SERVER,
+    answer_text,
     DMS_OFF,
     FEEDBACK_THANKS,
     NO_TEXT,
@@ -49,147 +55,34 @@ from bot.discord.format import (  # noqa: E402
     passage_embed,
     sources_embed,
 )
+from bot.discord.logs import installation_secret, pseudonym  # noqa: E402
 from bot.settings import Settings, SettingsError  # noqa: E402
 from index.chunking import ChunkingConfig  # noqa: E402
 from index.errors import NoDocumentsError  # noqa: E402
 from index.models import Answer  # noqa: E402
-from index.retrieval import Engine, build_index  # noqa: E402
-
-GUIDE = (
-    "# Installation\n\nRun the installer with administrator rights. The installer needs\n"
-    "2 GB of free disk space and takes about five minutes.\n\n# Backups\n\n"
-    "Back up the database before upgrading. Version 3.2 changed the\n"
-    "schema, so older backups cannot be restored.\n"
+from index.retrieval import Engine, EngineConfig, build_index  # noqa: E402
+from tests.discord_support import (  # noqa: E402
+    ANSWER,
+    GUIDE,
+    QUESTION,
+    Clock,
+    FakeInteraction,
+    RecordingEngine,
+    _bare_bot,
+    _config,
+    _engine,
+    _make_thread,
+    _mention,
+    _menu,
+    _Msg,
+    _post,
+    _sent,
+    _slash,
+    _thread_data,
+    engine,
+    make_bot,
+    payloads,
 )
-PINGS = "Alerts reach @everyone and @here and <@&234567890123456789> when the widget overheats.\n"
-QUESTION = "How much disk space does the installer need?"
-ANSWER = "The installer needs 2 GB of free disk space and takes about five minutes. [1]"
-
-
-class RecordingEngine(Engine):
-    """The real engine, noting each question and the conversation it came with."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.calls: list[tuple[str, tuple[str, ...]]] = []
-
-    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
-        self.calls.append((question, tuple(history)))
-        return super().ask(question, k, history)
-
-
-def _engine(root: Path, cls: type[Engine] = RecordingEngine) -> Any:
-    root.mkdir(exist_ok=True)
-    (root / "guide.md").write_text(GUIDE, encoding="utf-8")
-    (root / "alerts.txt").write_text(PINGS, encoding="utf-8")
-    return cls(build_index(root, ChunkingConfig()))
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> RecordingEngine:
-    return _engine(tmp_path / "docs")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def payloads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The JSON payload of every message the bot sends through a channel (what Discord
-    would receive, allowed_mentions included)."""
-    sent: list[dict[str, Any]] = []
-    original = discord.abc.handle_message_parameters
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        params = original(*args, **kwargs)
-        sent.append(params.payload)
-        return params
-
-    monkeypatch.setattr(discord.abc, "handle_message_parameters", recording)
-    return sent
-
-
-@pytest.fixture
-async def make_bot(
-    engine: RecordingEngine, tmp_path: Path
-) -> AsyncIterator[Callable[..., Any]]:
-    async def make(engine: Engine = engine, clock: Clock | None = None, **settings: Any) -> DocqaBot:
-        settings.setdefault("discord_cooldown_s", 0)
-        settings.setdefault("discord_feedback_log", tmp_path / "feedback.jsonl")
-        bot = create_bot(Settings(**settings), engine, clock=clock or Clock())
-        await bot._async_setup_hook()  # dpytest's way to give the bot its event loop
-        # dpytest finds the members a message mentions in the member cache; the real bot
-        # needs no cache (a mention carries the member) nor the privileged members intent
-        bot._connection._intents.members = True
-        bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(
-            bot._connection._intents
-        )
-        dpytest.configure(bot, text_channels=["help", "general"], members=["alice", "bob"])
-        return bot
-
-    yield make
-    await dpytest.empty_queue()
-
-
-def _config() -> Any:
-    return dpytest.get_config()
-
-
-def _mention(bot: DocqaBot, text: str) -> str:
-    return f"<@{bot.user.id}> {text}"
-
-
-def _sent() -> list[discord.Message]:
-    out = []
-    while not dpytest.sent_queue.empty():
-        out.append(dpytest.get_message())
-    return out
-
-
-async def _post(
-    channel: Any,
-    author: Any,
-    content: str,
-    mentions: Sequence[Any] = (),
-    reply_to: int | None = None,
-) -> discord.Message:
-    """A message dpytest cannot make itself: in a thread, or replying to another."""
-    data = factories.make_message_dict(
-        channel, author, content=content, mentions=list(mentions), guild_id=channel.guild.id
-    )
-    if reply_to is not None:
-        data["message_reference"] = {
-            "message_id": reply_to, "channel_id": channel.id, "guild_id": channel.guild.id
-        }
-    state = backend.get_state()
-    state.parse_message_create(data)
-    await dpytest.run_all_events()
-    return state._get_message(data["id"])
-
-
-def _thread_data(parent: discord.TextChannel, name: str = "a thread") -> dict[str, Any]:
-    data = {
-        "id": factories.make_id(), "guild_id": parent.guild.id, "parent_id": parent.id,
-        "owner_id": parent.guild.me.id, "name": name, "type": 11, "message_count": 0,
-        "member_count": 1, "rate_limit_per_user": 0,
-        "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
-                            "archive_timestamp": "2025-01-01T00:00:00+00:00", "locked": False},
-    }
-    return data
-
-
-def _make_thread(parent: discord.TextChannel, name: str = "a thread") -> discord.Thread:
-    data = _thread_data(parent, name)
-    backend.get_state().parse_thread_create(data)
-    thread = parent.guild.get_thread(data["id"])
-    assert thread is not None
-    return thread
-
 
 # -- mentions ---------------------------------------------------------------------------
 
@@ -386,101 +279,16 @@ async def test_direct_messages_on_and_off(make_bot: Any) -> None:
 async def test_one_log_line_per_question(make_bot: Any, caplog: pytest.LogCaptureFixture) -> None:
     bot = await make_bot()
     with caplog.at_level(logging.INFO, logger="docqa.discord"):
-        await dpytest.message(_mention(bot, QUESTION))
-        await dpytest.message(_mention(bot, "When was Microsoft founded?"))
+        first = await dpytest.message(_mention(bot, QUESTION))
+        second = await dpytest.message(_mention(bot, "When was Microsoft founded?"))
     lines = [r.getMessage() for r in caplog.records if r.name == "docqa.discord"]
-    assert len(lines) == 2
-    assert lines[0].startswith("question via=mention latency_ms=")
-    assert lines[0].endswith(" abstained=False sources=guide.md")
-    assert lines[1].endswith(" abstained=True sources=-")
-
-
-# -- interactions -------------------------------------------------------------------------
-
-
-@dataclass
-class Sent:
-    kind: str  # "defer", "response" or "followup"
-    content: str | None = None
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-class FakeResponse:
-    def __init__(self, log: list[Sent]) -> None:
-        self.log = log
-        self.done = False
-
-    def is_done(self) -> bool:
-        return self.done
-
-    async def defer(self, **kwargs: Any) -> None:
-        self.done = True
-        self.log.append(Sent("defer", None, kwargs))
-
-    async def send_message(self, content: str | None = None, **kwargs: Any) -> None:
-        self.done = True
-        self.log.append(Sent("response", content, kwargs))
-
-
-class FakeFollowup:
-    def __init__(self, log: list[Sent]) -> None:
-        self.log = log
-
-    async def send(self, content: str | None = None, **kwargs: Any) -> Any:
-        self.log.append(Sent("followup", content, kwargs))
-        return discord.Object(id=self.last_id())
-
-    def last_id(self) -> int:
-        return 9000 + len(self.log)
-
-
-@dataclass
-class FakeUser:
-    id: int = 111
-
-
-@dataclass
-class _Msg:
-    content: str
-    embeds: list[Any] = field(default_factory=list)
-
-
-class FakeInteraction:
-    """What our handlers read of a discord.Interaction, and where their replies go."""
-
-    def __init__(
-        self, client: DocqaBot, *, user_id: int = 111, guild: bool = True, channel: Any = None,
-        permissions: discord.Permissions | None = None, message: Any = None,
-    ) -> None:
-        self.client = client
-        self.id = 5000
-        self.user = FakeUser(user_id)
-        self.guild = discord.Object(id=1) if guild else None
-        self.channel = channel
-        self.permissions = permissions or discord.Permissions.none()
-        self.message = message
-        self.command = None
-        self.log: list[Sent] = []
-        self.response = FakeResponse(self.log)
-        self.followup = FakeFollowup(self.log)
-
-
-def _slash(bot: DocqaBot, name: str) -> Any:
-    command = bot.tree.get_command(name)
-    assert command is not None
-    return command.callback
-
-
-def _menu(bot: DocqaBot) -> Any:
-    command = bot.tree.get_command("Ask the docs", type=discord.AppCommandType.message)
-    assert command is not None
-    return command.callback
-
-
-def _bare_bot(engine: Engine, tmp_path: Path, **settings: Any) -> DocqaBot:
-    settings.setdefault("discord_cooldown_s", 0)
-    settings.setdefault("discord_feedback_log", tmp_path / "feedback.jsonl")
-    return create_bot(Settings(**settings), engine, clock=Clock())
+    where = f"guild={first.guild.id} channel={first.channel.id}"
+    assert [re.sub(r"latency_ms=[0-9]+", "latency_ms=N", line) for line in lines] == [
+        f"question via=mention {where} message={first.id} docs=seeds latency_ms=N "
+        "abstained=False sources=guide.md",
+        f"question via=mention {where} message={second.id} docs=seeds latency_ms=N "
+        "abstained=True sources=-",
+    ]
 
 
 def test_every_command_has_help(engine: Engine, tmp_path: Path) -> None:
@@ -625,8 +433,8 @@ async def test_passage_button_after_a_reindex_that_changed_it(engine: Engine, tm
 
 async def test_feedback_appends_a_json_line(engine: Engine, tmp_path: Path) -> None:
     bot = _bare_bot(engine, tmp_path)
-    message = _Msg("", embeds=[answer_embed(engine.ask(QUESTION))])
-    interaction = FakeInteraction(bot, user_id=4242, message=message)
+    message = _Msg("", embeds=[answer_embed(engine.ask(QUESTION))], id=7001)
+    interaction = FakeInteraction(bot, user_id=4242, message=message, channel=discord.Object(id=6001))
     await FeedbackButton("docqa:fb:down").callback(interaction)
     [line] = (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
     record = json.loads(line)
@@ -637,8 +445,12 @@ async def test_feedback_appends_a_json_line(engine: Engine, tmp_path: Path) -> N
         "answer": ANSWER,
         "abstained": False,
         "citations": ["guide.md:1-4"],
-        "user": hashlib.sha256(b"4242").hexdigest(),
+        # keyed with this installation's secret: not the SHA-256 anyone can recompute
+        "user": pseudonym(installation_secret(Path(".docqa")), 4242),
+        "link": "https://discord.com/channels/1/6001/7001",
+        "docs": "seeds",
     }
+    assert record["user"] != hashlib.sha256(b"4242").hexdigest()
     assert [(s.content, s.kwargs["ephemeral"]) for s in interaction.log] == [(FEEDBACK_THANKS["down"], True)]
 
 
@@ -852,3 +664,312 @@ async def test_a_live_index_is_followed_and_reindexed(
         assert polled.log[-1].kwargs["embed"].description == ANSWER.replace("2 GB", "4 GB")
     finally:
         await bot.close()
+
+
+# -- starting safely ------------------------------------------------------------------------
+
+
+def _recording_sync(bot: DocqaBot, monkeypatch: pytest.MonkeyPatch, error: Exception | None = None) -> list[Any]:
+    synced: list[Any] = []
+
+    async def sync(*, guild: Any = None) -> list[Any]:
+        synced.append(guild)
+        if error is not None:
+            raise error
+        return bot.tree.get_commands(guild=guild)
+
+    monkeypatch.setattr(bot.tree, "sync", sync)
+    return synced
+
+
+async def test_commands_sync_only_when_they_changed(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = _bare_bot(engine, tmp_path)
+    assert len(_recording_sync(first, monkeypatch)) == 0
+    await first.sync_commands()
+    assert (Path(".docqa") / "discord-commands.json").exists()
+    restarted = _bare_bot(engine, tmp_path)
+    synced = _recording_sync(restarted, monkeypatch)
+    with caplog.at_level(logging.INFO, logger="docqa.discord"):
+        await restarted.sync_commands()
+    assert synced == []  # the same commands: no sync at this start
+    assert "slash commands unchanged since the last sync: not syncing (--sync forces it)" in caplog.text
+    forced = create_bot(Settings(discord_cooldown_s=0), engine, force_sync=True)
+    synced = _recording_sync(forced, monkeypatch)
+    await forced.sync_commands()
+    assert synced == [None]  # docqa discord --sync
+    shorter = Engine(engine.index, EngineConfig(max_question_chars=300))
+    changed = _bare_bot(shorter, tmp_path)  # /ask's max_length moves
+    synced = _recording_sync(changed, monkeypatch)
+    await changed.sync_commands()
+    assert synced == [None]
+    elsewhere = _bare_bot(engine, tmp_path, discord_guild_id=5)  # another target
+    synced = _recording_sync(elsewhere, monkeypatch)
+    await elsewhere.sync_commands()
+    assert [g.id for g in synced] == [5]
+
+
+async def test_a_failed_sync_is_logged_and_the_bot_runs_on(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from discord.ext.test.backend import FakeRequest
+
+    bot = _bare_bot(engine, tmp_path)
+    forbidden = discord.Forbidden(FakeRequest(403, "Forbidden"), "Missing Access")
+    _recording_sync(bot, monkeypatch, forbidden)
+    with caplog.at_level(logging.ERROR, logger="docqa.discord"):
+        await bot.setup_hook()  # no exception: the start goes on
+    assert "could not sync the slash commands globally (may take a while to show) (403 Forbidden" in caplog.text
+    assert "restart with --sync" in caplog.text
+    assert not (Path(".docqa") / "discord-commands.json").exists()  # the next start tries again
+    rate_limited = _bare_bot(engine, tmp_path)
+    synced = _recording_sync(rate_limited, monkeypatch, discord.HTTPException(FakeRequest(429, "Too Many"), "slow down"))
+    await rate_limited.setup_hook()
+    assert synced == [None]
+
+
+@pytest.mark.parametrize(("dms", "contexts"), [(False, [0]), (True, [0, 1])])
+def test_commands_are_for_servers_unless_dms_are_on(
+    engine: Engine, tmp_path: Path, dms: bool, contexts: list[int]
+) -> None:
+    bot = _bare_bot(engine, tmp_path, discord_dms=dms)
+    payload = {c.name: c.to_dict(bot.tree) for c in bot.tree.get_commands()}
+    for name in ("ask", "sources", "help", "Ask the docs"):
+        # 0 = a server, 1 = a DM with the bot; never installed on a user account (type 1)
+        assert (payload[name]["contexts"], payload[name]["integration_types"]) == (contexts, [0])
+    assert (payload["reindex"]["contexts"], payload["reindex"]["integration_types"]) == ([0], [0])
+
+
+def test_ask_takes_no_more_than_the_question_limit(engine: Engine, tmp_path: Path) -> None:
+    for limit, shown in ((300, 300), (2000, 2000), (9000, 6000)):  # Discord allows 6,000
+        bot = _bare_bot(Engine(engine.index, EngineConfig(max_question_chars=limit)), tmp_path)
+        [option] = bot.tree.get_command("ask").to_dict(bot.tree)["options"]
+        assert (option["name"], option["min_length"], option["max_length"]) == ("question", 1, shown)
+
+
+async def test_a_too_long_message_in_the_menu_is_refused_before_the_defer(
+    engine: Engine, tmp_path: Path
+) -> None:
+    limited = RecordingEngine(engine.index, EngineConfig(max_question_chars=100))
+    bot = _bare_bot(limited, tmp_path)
+    interaction = FakeInteraction(bot)
+    await _menu(bot)(interaction, message=_Msg("word " * 30))
+    assert [(s.kind, s.content, s.kwargs["ephemeral"]) for s in interaction.log] == [
+        ("response", "I can't search that: the question is 150 characters long; the limit is "
+         "100 (DOCQA_MAX_QUESTION_CHARS): ask something shorter", True)
+    ]
+    assert bot.engine.calls == []
+
+
+async def test_an_error_after_the_public_defer_edits_the_thinking_message(
+    engine: RecordingEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = _bare_bot(engine, tmp_path)
+    monkeypatch.setattr(engine, "ask", lambda *a, **k: 1 / 0)
+    interaction = FakeInteraction(bot)
+    with pytest.raises(ZeroDivisionError):  # discord.py hands it to the tree's error handler
+        await _slash(bot, "ask")(interaction, question=QUESTION)
+    await bot.tree.on_error(interaction, discord.app_commands.AppCommandError("boom"))
+    # the public "thinking…" becomes the apology; no followup, which Discord would make
+    # public whatever it asked
+    assert [(s.kind, s.content) for s in interaction.log] == [("defer", None), ("edit", APOLOGY)]
+    assert bot.answering.tasks == set()  # the failed question gave its place back
+
+
+# -- its own servers only ---------------------------------------------------------------
+
+
+async def test_a_server_not_in_the_allowlist_is_left(
+    make_bot: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    left: list[int] = []
+
+    async def leave_guild(self: Any, guild_id: int) -> None:
+        left.append(guild_id)
+
+    monkeypatch.setattr(backend.FakeHttp, "leave_guild", leave_guild, raising=False)
+    bot = await make_bot()
+    guild = _config().guilds[0]
+    bot.settings.discord_guilds = [guild.id]
+    await bot.on_ready()
+    assert left == []  # its own server: it stays
+    bot.settings.discord_guilds = [guild.id + 1]
+    with caplog.at_level(logging.WARNING, logger="docqa.discord"):
+        await bot.on_ready()
+        await bot.on_guild_join(guild)
+    assert left == [guild.id, guild.id]
+    assert f"left server {guild.name} ({guild.id}): it is not in DOCQA_DISCORD_GUILDS" in caplog.text
+    # until Discord confirms, nothing there is answered, and nobody there may reindex
+    await dpytest.message(_mention(bot, QUESTION))
+    assert _sent() == [] and bot.engine.calls == []
+    asking = FakeInteraction(bot)
+    await _slash(bot, "ask")(asking, question=QUESTION)
+    assert [s.content for s in asking.log] == [NOT_THIS_SERVER]
+    admin = FakeInteraction(bot, permissions=discord.Permissions(manage_guild=True))
+    await _slash(bot, "reindex")(admin)
+    assert [s.content for s in admin.log] == [NOT_ALLOWED_TO_REINDEX]
+
+
+# -- load and failures ----------------------------------------------------------------------
+
+
+class Gate(RecordingEngine):
+    """An engine whose answers wait until ``release`` is set."""
+
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        type(self).started.release()
+        type(self).release.wait(5)
+        return super().ask(question, k, history)
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> Iterator[Gate]:
+    Gate.release = threading.Event()
+    Gate.started = threading.Semaphore(0)
+    engine = _engine(tmp_path / "gated", Gate)
+    yield engine
+    Gate.release.set()
+
+
+async def test_answers_past_the_cap_are_told_busy(make_bot: Any, gate: Gate) -> None:
+    bot = await make_bot(gate, discord_max_answers=1)
+    bob = _config().members[1]
+    first = FakeInteraction(bot)
+    asking = asyncio.create_task(_slash(bot, "ask")(first, question=QUESTION))
+    await asyncio.to_thread(Gate.started.acquire, True, 5)  # the one place is taken
+    await dpytest.message(_mention(bot, QUESTION), member=bob)
+    assert [m.content for m in _sent()] == [BUSY]
+    second = FakeInteraction(bot, user_id=bob.id)
+    await _slash(bot, "ask")(second, question=QUESTION)
+    assert [(s.kind, s.content, s.kwargs["ephemeral"]) for s in second.log] == [("response", BUSY, True)]
+    Gate.release.set()
+    await asking
+    assert first.log[-1].kwargs["embed"].description == ANSWER
+    await dpytest.message(_mention(bot, QUESTION), member=bob)  # room again
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER]
+
+
+async def test_a_typing_indicator_while_answering_a_mention(
+    make_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    typing: list[int] = []
+
+    async def send_typing(self: Any, channel_id: int) -> None:
+        typing.append(channel_id)
+
+    monkeypatch.setattr(backend.FakeHttp, "send_typing", send_typing)
+    bot = await make_bot()
+    question = await dpytest.message(_mention(bot, QUESTION))
+    assert typing == [question.channel.id]
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER]
+
+
+async def test_the_cooldown_holds_on_every_path(make_bot: Any, engine: Engine, tmp_path: Path) -> None:
+    clock = Clock()
+    bot = await make_bot(clock=clock, discord_cooldown_s=10)
+    for _ in range(40):  # empty mentions: one hint, one notice, then silence
+        await dpytest.message(f"<@{bot.user.id}>")
+    assert [m.content for m in _sent()] == [
+        empty_question_message(bot.user.display_name), cooldown_message(10)
+    ]
+    alice = _config().members[0]
+    dm = await alice.create_dm()
+    clock.now += 60
+    for _ in range(10):  # direct messages while they are off: told once, then silence
+        await dpytest.message(QUESTION, channel=dm, member=alice)
+    assert [m.content for m in _sent()] == [DMS_OFF]
+    # 300 presses of 👍/👎: one line in the log, one notice, the rest acknowledged silently
+    answered = _Msg("", embeds=[answer_embed(engine.ask(QUESTION))])
+    kinds = []
+    for i in range(300):
+        press = FakeInteraction(bot, user_id=alice.id, message=answered)
+        await FeedbackButton("docqa:fb:up" if i % 2 else "docqa:fb:down").callback(press)
+        kinds += [(s.kind, s.content) for s in press.log]
+    assert len(bot.feedback_log.path.read_text(encoding="utf-8").splitlines()) == 1
+    assert kinds[:2] == [("response", FEEDBACK_THANKS["down"]), ("response", cooldown_message(10))]
+    assert set(kinds[2:]) == {("defer", None)}
+
+
+async def test_a_reply_that_cannot_be_a_reply_goes_to_the_channel(
+    make_bot: Any, payloads: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discord.ext.test.backend import FakeRequest
+
+    bot = await make_bot()
+    help_channel, general = _config().channels[:2]
+    everyone = help_channel.guild.default_role
+    granted = everyone.permissions.value
+    # no Read Message History: the bot does not even try a reply
+    backend.update_role(everyone, permissions=granted & ~discord.Permissions(read_message_history=True).value)
+    await dpytest.message(_mention(bot, QUESTION), channel=help_channel)
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER]
+    assert "message_reference" not in payloads[-1]
+    backend.update_role(everyone, permissions=granted)
+    # the question was deleted, or Discord refuses the reply: sent to the channel
+    original = backend.FakeHttp.send_message
+
+    async def refuse_replies(self: Any, channel_id: int, *, params: Any) -> Any:
+        if "message_reference" in params.payload:
+            raise discord.NotFound(FakeRequest(404, "Not Found"), "Unknown Message")
+        channel = sys._getframe(1).f_locals["channel"]  # noqa: F841 (dpytest reads its caller's)
+        return await original(self, channel_id, params=params)
+
+    monkeypatch.setattr(backend.FakeHttp, "send_message", refuse_replies)
+    await dpytest.message(_mention(bot, QUESTION), channel=general)
+    assert [m.embeds[0].description for m in _sent()] == [ANSWER]
+    assert "message_reference" not in payloads[-1]
+    assert all(p["allowed_mentions"] == {"parse": []} for p in payloads)
+
+
+async def test_without_embed_links_the_answer_is_text(make_bot: Any, engine: Engine) -> None:
+    bot = await make_bot()
+    channel = _config().channels[0]
+    everyone = channel.guild.default_role
+    backend.update_role(everyone, permissions=everyone.permissions.value & ~discord.Permissions(embed_links=True).value)
+    await dpytest.message(_mention(bot, QUESTION), channel=channel)
+    [reply] = _sent()
+    assert reply.embeds == []
+    assert reply.content == answer_text(engine.ask(QUESTION)) == (
+        f"**{QUESTION}**\n{ANSWER}\n\n[1] guide.md:1-4 — Installation"
+    )
+    # its 👎 is recorded like an embed's
+    press = FakeInteraction(bot, message=_Msg(reply.content))
+    await FeedbackButton("docqa:fb:down").callback(press)
+    record = json.loads(bot.feedback_log.path.read_text(encoding="utf-8"))
+    assert (record["question"], record["answer"], record["citations"]) == (QUESTION, ANSWER, ["guide.md:1-4"])
+
+
+async def test_a_stop_lets_answers_in_flight_finish(
+    make_bot: Any, gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discord.ext import commands
+
+    logged_out: list[bool] = []
+
+    async def log_out(self: Any) -> None:  # dpytest has no gateway to close
+        logged_out.append(True)
+
+    monkeypatch.setattr(commands.Bot, "close", log_out)
+    bot = await make_bot(gate)
+    interaction = FakeInteraction(bot)
+    asking = asyncio.create_task(_slash(bot, "ask")(interaction, question=QUESTION))
+    await asyncio.to_thread(Gate.started.acquire, True, 5)
+    stop_on_signals(bot)
+    try:
+        signal.raise_signal(signal.SIGTERM)  # what systemctl stop or docker stop sends
+        await asyncio.sleep(0.05)
+        assert bot.answering.closed and logged_out == []  # waiting for the answer
+        await dpytest.message(_mention(bot, "and another?"))  # not taken: "try again in a moment"
+        Gate.release.set()
+        await asyncio.wait_for(bot._stop_task, 5)
+    finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+    assert logged_out == [True]
+    await asking
+    assert interaction.log[-1].kwargs["embed"].description == ANSWER  # finished, then closed
+    assert bot.engine.calls == [(QUESTION, ())]
+    assert [m.content for m in _sent()] == [BUSY]

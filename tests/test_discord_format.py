@@ -25,17 +25,24 @@ from bot.discord.format import (  # noqa: E402
     FOOTER,
     FOOTER_LIMIT,
     TITLE_LIMIT,
+    URL,
     ButtonSpec,
+    abstention_record,
     answer_buttons,
     answer_description,
     answer_embed,
+    answer_text,
+    digest_message,
+    text_answer_parts,
     dlen,
     escape,
     feedback_record,
     fit,
     help_text,
+    link_markdown,
     passage_custom_id,
     passage_embed,
+    safe_url,
     snippet_text,
     sources_embed,
     thread_name,
@@ -189,7 +196,8 @@ def test_sources_embed_says_how_many_did_not_fit() -> None:
 def test_feedback_record_is_read_back_from_the_answer(engine: Engine) -> None:
     when = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
     answered = answer_embed(engine.ask("Which colour modes does the widget support?"))
-    assert feedback_record(answered.to_dict(), "up", 42, when) == {
+    link = "https://discord.com/channels/1/2/3"
+    assert feedback_record(answered.to_dict(), "up", "c0ffee", when, link, "docs") == {
         "time": "2025-03-04T05:06:07+00:00",
         "vote": "up",
         "question": "Which colour modes does the widget support?",
@@ -197,15 +205,37 @@ def test_feedback_record_is_read_back_from_the_answer(engine: Engine) -> None:
         "the *widget* supports **three** colour modes, `dark` and ```light```. [1]",
         "abstained": False,
         "citations": ["widget_notes.txt:1-2"],
-        "user": hashlib.sha256(b"42").hexdigest(),
+        "user": "c0ffee",
+        "link": link,
+        "docs": "docs",
     }
     abstained = answer_embed(engine.ask("what about the installer rights on Windows servers?"))
-    record = feedback_record(abstained.to_dict(), "down", 7, when)
+    record = feedback_record(abstained.to_dict(), "down", "c0ffee", when)
     assert (record["answer"], record["abstained"], record["citations"]) == (
         "The documents do not answer this question.",
         True,
         ["guide.md:1-4"],
     )
+
+
+def test_the_logs_keep_no_mentions_of_other_people(engine: Engine) -> None:
+    when = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    answer = engine.ask("Does <@123456789012345678> or <@!42> or <@&99> know the installer's disk space?")
+    asked = "Does @user or @user or @role know the installer's disk space?"
+    assert answer.abstained
+    assert feedback_record(answer_embed(answer).to_dict(), "down", "u", when)["question"] == asked
+    record = abstention_record(answer, "mention", "u", when, "https://discord.com/channels/1/2/3", "docs")
+    assert record == {
+        "time": "2025-03-04T05:06:07+00:00",
+        "via": "mention",
+        "question": asked,
+        "answer": "",  # it abstained
+        "coverage": round(answer.coverage, 4),
+        "closest": ["guide.md:1-4", "widget_notes.txt:1-2"],
+        "user": "u",
+        "link": "https://discord.com/channels/1/2/3",
+        "docs": "docs",
+    }
 
 
 def test_help_names_every_way_to_ask() -> None:
@@ -314,11 +344,17 @@ def hostile_answers(draw: st.DrawFn) -> Answer:
 
 
 def _bare_markdown(text: str) -> list[str]:
-    """Markdown characters not escaped by a backslash."""
+    """Markdown characters not escaped by a backslash, outside bare URLs (which Discord
+    takes whole, so their "_" and "*" are the URL's); a backtick counts everywhere."""
     bare, i = [], 0
     while i < len(text):
         if text[i] == "\\":
             i += 2
+            continue
+        url = URL.match(text, i)
+        if url is not None and (i == 0 or text[i - 1] != "\\"):
+            bare += [c for c in re.sub(r"\\.", "", url[0]) if c == "`"]
+            i = url.end()
             continue
         if text[i] in "*_~|`[":
             bare.append(text[i])
@@ -388,3 +424,91 @@ def test_passage_custom_id_matches_the_template() -> None:
     custom_id = passage_custom_id(12, _passage("some text", chunk_id=345))
     match = re.fullmatch(PASSAGE_ID_TEMPLATE, custom_id)
     assert match is not None and (match["n"], match["chunk"]) == ("12", "345")
+
+
+# -- links, URLs, plain text, the digest ------------------------------------------------
+
+
+def test_urls_in_passages_stay_clickable() -> None:
+    text = "See https://e.com/a_b*c~d/x_(y) and [x](https://e.com/```) or https://e.com/a\\b, _x_."
+    assert escape(text) == (
+        # the URL is taken whole (its "_", "*", "~" kept), ending before ")" and ","; its
+        # backticks are escaped all the same; text around it is escaped as before
+        r"See https://e.com/a_b*c~d/x_(y) and \[x](https://e.com/\`\`\`) or "
+        r"https://e.com/a\\b, \_x\_."
+    )
+    assert unescape(escape(text)) == text
+
+
+def test_answer_embed_links_each_passage_to_its_page(engine: Engine) -> None:
+    answer = engine.ask("How much disk space does the installer need?")
+    url = "https://docs.example.com/guide/#installation"
+    embed = answer_embed(answer, {1: url}).to_dict()
+    assert embed["fields"] == [
+        {
+            "name": "[1] guide.md:1-4 — Installation",
+            "value": f"[docs ↗]({url}) Run the installer with administrator rights. The installer "
+            "needs 2 GB of free disk space and takes about five minutes.",
+            "inline": False,
+        }
+    ]
+    assert passage_embed(1, answer.passages[0], url).to_dict()["url"] == url
+    # only http(s), and nothing that would end the link early
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("https://e.com/a b(c)") == "https://e.com/a%20b%28c%29"
+    assert link_markdown(None) == ""
+
+
+def test_plain_text_answer_for_a_channel_without_embed_links(engine: Engine) -> None:
+    answer = engine.ask("How much disk space does the installer need?")
+    text = answer_text(answer, {1: "https://docs.example.com/guide/#installation"})
+    assert text == (
+        "**How much disk space does the installer need?**\n"
+        "The installer needs 2 GB of free disk space and takes about five minutes. [1]\n\n"
+        "[1] guide.md:1-4 — Installation <https://docs.example.com/guide/#installation>"
+    )
+    assert text_answer_parts(text) == {
+        "title": "How much disk space does the installer need?",
+        "description": "The installer needs 2 GB of free disk space and takes about five minutes. [1]",
+        "fields": [{"name": "[1] guide.md:1-4 — Installation"}],
+    }
+    abstained = engine.ask("what about the installer rights on Windows servers?")
+    parts = text_answer_parts(answer_text(abstained))
+    assert parts["description"] == (
+        "**Not answered.** The documents do not answer this question.\nThe closest passages are below."
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_answers())
+def test_plain_text_answers_fit(answer: Answer) -> None:
+    text = answer_text(answer, {n: f"https://e.com/{n}" for n in range(1, len(answer.passages) + 1)})
+    assert 0 < dlen(text) <= CONTENT_LIMIT
+    if not answer.abstained:
+        assert re.findall(r" \[(\d+)\](?= |$|\n)", text.split("\n")[1]) == [
+            str(s.passage) for s in answer.sentences
+        ]
+
+
+def test_digest_lists_groups_with_links_within_one_message() -> None:
+    from bot.discord.report import Group, Unanswered
+
+    def item(question: str, n: int) -> Unanswered:
+        return Unanswered("abstained", "2025-03-04T05:06:07+00:00", question, f"https://discord.com/channels/1/2/{n}")
+
+    groups = [
+        Group(("instal",), [item("How do I install on *BSD*?", 1), item("install offline?", 2)]),
+        Group((), [item("what about <@1>", 3)]),
+    ]
+    assert digest_message(groups, 7) == (
+        "**3 questions went unanswered or were rated 👎 in the last 7 days.** `docqa report` lists them all.\n"
+        "**instal** (2)\n"
+        "• How do I install on \\*BSD\\*? <https://discord.com/channels/1/2/1>\n"
+        "• install offline? <https://discord.com/channels/1/2/2>\n"
+        "**other questions** (1)\n"
+        "• what about <@1> <https://discord.com/channels/1/2/3>"
+    )
+    many = [Group((f"t{i}",), [item("word " * 40, i)]) for i in range(100)]
+    text = digest_message(many, 7)
+    assert dlen(text) <= CONTENT_LIMIT
+    assert text.endswith(f"… and {100 - text.count('• ')} more")

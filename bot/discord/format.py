@@ -25,6 +25,8 @@ from typing import Any, Literal
 
 import discord
 
+from bot.discord.logs import scrub
+from bot.discord.report import Group
 from index.models import Answer, Passage, SourceInfo
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
@@ -46,6 +48,9 @@ MAX_PASSAGE_FIELDS = 20  # four rows of five buttons; the fifth row holds 👍/�
 SNIPPET_CHARS = 300
 FIELD_NAME_CHARS = 150  # 20 long headings must still leave room for the answer
 MIN_SNIPPET_CHARS = 60
+MAX_LINK_CHARS = 400  # a longer URL is left out rather than crowd out the passages
+MAX_LINKS_CHARS = 2000
+LINK_TEXT = "docs ↗"
 
 ELLIPSIS = "…"
 NOT_ANSWERED = "**Not answered.**"
@@ -57,6 +62,7 @@ ABSTAIN_COLOUR = discord.Colour.orange()
 
 APOLOGY = "Sorry, something went wrong while answering. It has been logged; please try again."
 DMS_OFF = "I don't answer direct messages here: please ask in the server."
+NOT_THIS_SERVER = "I don't answer questions in this server."
 NO_TEXT = "That message has no text to ask about."
 STALE_PASSAGE = (
     "That passage is no longer in the index (it was rebuilt after this answer): "
@@ -64,6 +70,9 @@ STALE_PASSAGE = (
 )
 NOT_ALLOWED_TO_REINDEX = "Only members with Manage Server, or the bot's owners, can reindex."
 REINDEX_RUNNING = "A reindex is already running; the new index is swapped in when it is done."
+BUSY = "I'm answering a lot of questions right now: please try again in a moment."
+NOT_FOUND = "I couldn't find this in the documents."
+FEEDBACK_SAME = "You already rated this answer that way."
 FEEDBACK_THANKS = {
     "up": "Thanks for the feedback: noted as helpful.",
     "down": "Thanks for the feedback: noted as not helpful, so this question can be reviewed.",
@@ -119,12 +128,28 @@ def trim_words(text: str, limit: int) -> str:
 # "[x](https://e.com/```)" alone, and those backticks would open a code block.
 _ALWAYS = re.compile(r"([\\*_~|`\[])")
 _LINE_START = re.compile(r"^([ \t]*)(?:([>#-])|([0-9]+)(\.))", re.MULTILINE)
+# A bare URL as Discord's markdown finds one (its "url" rule: the link runs to a space or
+# "<" and does not end in . , : ; " ' ) ]); the URL is taken whole before any other rule
+# looks inside it, so its "_", "*" and "~" stay as they are and it stays clickable. A
+# backslash would read as an escape: the URL is taken to end before one.
+URL = re.compile(r"https?://[^\s<\\]*[^\s<\\.,:;\"')\]]")
+
+
+def _escape_text(text: str) -> str:
+    return _ALWAYS.sub(r"\\\1", text)
 
 
 def escape(text: str) -> str:
-    """``text`` with every markdown character escaped, links included (a URL then keeps
-    its backslashes, a small price for a reply whose formatting cannot be broken)."""
-    text = _ALWAYS.sub(r"\\\1", text)
+    """``text`` with every markdown character escaped except inside bare URLs, which keep
+    their ``_``, ``*`` and ``~`` so they stay clickable (backticks in a URL are escaped
+    all the same: nothing could ever open a code block)."""
+    parts, last = [], 0
+    for match in URL.finditer(text):
+        parts.append(_escape_text(text[last : match.start()]))
+        parts.append(match[0].replace("`", "\\`"))
+        last = match.end()
+    parts.append(_escape_text(text[last:]))
+    text = "".join(parts)
     # a quote, heading, subtext or list marker starts a line: escape its punctuation (a
     # backslash before a digit would show)
     return _LINE_START.sub(
@@ -237,9 +262,27 @@ def answer_description(answer: Answer, limit: int = DESCRIPTION_LIMIT) -> str:
     return " ".join(parts)
 
 
-def answer_embed(answer: Answer) -> discord.Embed:
+Links = Mapping[int, str]  # passage number -> the published page it stands on
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` usable as a link target in Discord markdown, or None: only http(s), and the
+    characters that would end a masked link or break it percent-encoded."""
+    if not re.match(r"https?://", url, re.IGNORECASE) or dlen(url) > MAX_LINK_CHARS:
+        return None
+    return re.sub(r"[\s()<>\\`]", lambda m: f"%{ord(m[0]):02X}", url)
+
+
+def link_markdown(url: str | None) -> str:
+    """The link shown before a passage's snippet: ``[docs ↗](URL)``, or "" without one."""
+    safe = safe_url(url) if url else None
+    return f"[{LINK_TEXT}]({safe}) " if safe else ""
+
+
+def answer_embed(answer: Answer, links: Links | None = None) -> discord.Embed:
     """The reply to a question: the question as title, the answer (or abstention) with its
-    markers, then each shown passage as ``[n] SOURCE:FIRST-LAST — heading`` and a snippet."""
+    markers, then each shown passage as ``[n] SOURCE:FIRST-LAST — heading`` and a snippet,
+    after a link to its page in the published documents when ``links`` has one."""
     numbers = shown_passages(answer)
     hidden = len(answer.passages) - len(numbers)
     footer = FOOTER if numbers else ""
@@ -247,7 +290,13 @@ def answer_embed(answer: Answer) -> discord.Embed:
         footer += f" · {hidden} more passage{'s' if hidden != 1 else ''} not shown"
     title = fit(one_line(answer.question), TITLE_LIMIT)
     names = [field_name(n, answer.passages[n - 1]) for n in numbers]
-    remaining = EMBED_TOTAL_LIMIT - dlen(title) - dlen(footer) - sum(dlen(n) for n in names)
+    shown_links = [link_markdown((links or {}).get(n)) for n in numbers]
+    if sum(dlen(link) for link in shown_links) > MAX_LINKS_CHARS:
+        shown_links = [""] * len(numbers)  # links are a help, the answer comes first
+    remaining = (
+        EMBED_TOTAL_LIMIT - dlen(title) - dlen(footer) - sum(dlen(n) for n in names)
+        - sum(dlen(link) for link in shown_links)
+    )
     description = answer_description(
         answer, min(DESCRIPTION_LIMIT, remaining - MIN_SNIPPET_CHARS * len(numbers))
     )
@@ -259,8 +308,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
     )
     if numbers:
         per_field = min(FIELD_VALUE_LIMIT, SNIPPET_CHARS, remaining // len(numbers))
-        for n, name in zip(numbers, names):
-            value = fit(snippet_text(answer.passages[n - 1]), per_field)
+        for n, name, link in zip(numbers, names, shown_links):
+            value = link + fit(snippet_text(answer.passages[n - 1]), per_field)
             embed.add_field(name=name, value=value or ELLIPSIS, inline=False)
     if footer:
         embed.set_footer(text=footer)
@@ -289,15 +338,19 @@ def answer_buttons(answer: Answer) -> list[ButtonSpec]:
     return specs
 
 
-def passage_embed(n: int, passage: Passage) -> discord.Embed:
-    """The whole passage behind citation ``[n]``, its lines kept."""
+def passage_embed(n: int, passage: Passage, url: str | None = None) -> discord.Embed:
+    """The whole passage behind citation ``[n]``, its lines kept; its title links to the
+    published page when there is one."""
     note = f"\n\n(trimmed to fit Discord; the whole passage is {escape(passage.citation)})"
     text = passage.text.strip()
     description = fit(text, DESCRIPTION_LIMIT)
     if dlen(description) < dlen(escape(text)):
         description = fit(text, DESCRIPTION_LIMIT - dlen(note)) + note
     return discord.Embed(
-        title=field_name(n, passage, TITLE_LIMIT), description=description, colour=ANSWER_COLOUR
+        title=field_name(n, passage, TITLE_LIMIT),
+        description=description,
+        colour=ANSWER_COLOUR,
+        url=safe_url(url) if url else None,
     )
 
 
@@ -388,7 +441,48 @@ def reindex_failed_message(error: Exception | None) -> str:
     return plain(f"The reindex failed{reason}. Questions are still answered from the old index.")
 
 
-# -- feedback -------------------------------------------------------------------------
+# -- plain text, when the bot may not embed -----------------------------------------------
+
+
+def answer_text(answer: Answer, links: Links | None = None) -> str:
+    """The answer as message text (for a channel where the bot lacks Embed Links): the
+    question in bold, the answer with its markers, then a line per shown passage with its
+    published page in ``<>`` (no preview). Within the 2,000-character content limit."""
+    title = "**" + fit(one_line(answer.question), 200) + "**"
+    cites = []
+    for n in shown_passages(answer):
+        url = links.get(n) if links else None
+        safe = safe_url(url) if url else None
+        cites.append(field_name(n, answer.passages[n - 1]) + (f" <{safe}>" if safe else ""))
+
+    def room(cites: list[str]) -> int:
+        # title \n description [\n\n citation lines]
+        cited = 2 + sum(dlen(c) for c in cites) + len(cites) - 1 if cites else 0
+        return CONTENT_LIMIT - dlen(title) - 1 - cited
+
+    while cites and room(cites) < 600:
+        cites.pop()  # the answer matters more than the last citations
+    text = title + "\n" + answer_description(answer, room(cites))
+    return text + "\n\n" + "\n".join(cites) if cites else text
+
+
+_CITE_LINE = re.compile(r"^\[[0-9]+\] ")
+
+
+def text_answer_parts(content: str) -> dict[str, Any]:
+    """An answer sent by :func:`answer_text`, as the embed dictionary it stands for (title,
+    description, field names), so a vote on it is recorded the same way."""
+    head, _, rest = content.partition("\n")
+    body, _, cites = rest.partition("\n\n")
+    names = [re.sub(r" <[^<>]*>$", "", line) for line in cites.split("\n") if _CITE_LINE.match(line)]
+    return {
+        "title": head.removeprefix("**").removesuffix("**"),
+        "description": body,
+        "fields": [{"name": name} for name in names],
+    }
+
+
+# -- feedback and the unanswered ------------------------------------------------------------
 
 
 def _citation_of(name: str) -> str:
@@ -399,21 +493,72 @@ def _citation_of(name: str) -> str:
 
 
 def feedback_record(
-    embed: Mapping[str, Any], vote: Vote, user_id: int, when: datetime
+    embed: Mapping[str, Any], vote: Vote, user: str, when: datetime, link: str = "", docs: str = ""
 ) -> dict[str, Any]:
     """The feedback log line for a vote on an answer, read back from the answer's embed
-    (the message is all a button press brings, also after a restart). The user id is
-    stored as its SHA-256 only: enough to count one person's votes once, no more."""
+    (the message is all a button press brings, also after a restart). ``user`` is the
+    voter's keyed pseudonym (``bot.discord.logs.pseudonym``); mentions in the question are
+    not kept."""
     description = str(embed.get("description", ""))
     abstained = description.startswith(NOT_ANSWERED)
     return {
         "time": when.isoformat(timespec="seconds"),
         "vote": vote,
-        "question": unescape(str(embed.get("title", ""))),
+        "question": scrub(unescape(str(embed.get("title", "")))),
         "answer": unescape(description.split("\n", 1)[0].removeprefix(NOT_ANSWERED).strip())
         if abstained
         else unescape(description),
         "abstained": abstained,
         "citations": [_citation_of(str(f.get("name", ""))) for f in embed.get("fields", [])],
-        "user": hashlib.sha256(str(user_id).encode("ascii")).hexdigest(),
+        "user": user,
+        "link": link,
+        "docs": docs,
     }
+
+
+def abstention_record(
+    answer: Answer, via: str, user: str, when: datetime, link: str = "", docs: str = ""
+) -> dict[str, Any]:
+    """The abstention log line for a question the bot did not answer (it abstained, or a
+    post's answer fell short of the auto-answer threshold)."""
+    return {
+        "time": when.isoformat(timespec="seconds"),
+        "via": via,
+        "question": scrub(answer.question),
+        "answer": "" if answer.abstained else answer.text,
+        "coverage": round(answer.coverage, 4),
+        "closest": [p.citation for p in answer.passages[:3]],
+        "user": user,
+        "link": link,
+        "docs": docs,
+    }
+
+
+def digest_message(groups: Sequence[Group], days: int) -> str:
+    """The weekly digest for a channel: how many questions went unanswered, then each
+    group's terms and its questions with their message links, as many as fit in one
+    message; links in ``<>`` so Discord shows no previews."""
+    total = sum(len(g.items) for g in groups)
+    head = (
+        f"**{total} question{'s' if total != 1 else ''} went unanswered or were rated 👎 "
+        f"in the last {days} days.** `docqa report` lists them all."
+    )
+    lines = [head]
+    used = dlen(head)
+    shown = 0
+    for g in groups:
+        title = "**" + fit(", ".join(g.terms) if g.terms else "other questions", 200) + f"** ({len(g.items)})"
+        block = [title]
+        for item in g.items:
+            link = f" <{item.link}>" if item.link.startswith("https://discord.com/") else ""
+            block.append("• " + fit(one_line(item.question), 200) + link)
+        text = "\n".join(block)
+        reserve = dlen(f"\n… and {total} more")
+        if used + 1 + dlen(text) + reserve > CONTENT_LIMIT:
+            break
+        lines.append(text)
+        used += 1 + dlen(text)
+        shown += len(g.items)
+    if shown < total:
+        lines.append(f"… and {total - shown} more")
+    return "\n".join(lines)
