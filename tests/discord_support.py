@@ -276,12 +276,16 @@ def make_forum(name: str = "help-forum", category_id: int | None = None) -> disc
     return forum
 
 
-async def forum_post(forum: Any, author: Any, title: str, body: str) -> discord.Thread:
+async def forum_post(
+    forum: Any, author: Any, title: str, body: str, mentions: Sequence[Any] = ()
+) -> discord.Thread:
     """A new forum post as Discord sends it: the starter message (its id is the thread's)
     and THREAD_CREATE with ``newly_created``; the bot's handlers run before it returns."""
     state = backend.get_state()
     thread_id = factories.make_id()
-    message = factories.make_message_dict(forum, author, content=body, guild_id=forum.guild.id)
+    message = factories.make_message_dict(
+        forum, author, content=body, mentions=list(mentions), guild_id=forum.guild.id
+    )
     message["id"] = message["channel_id"] = thread_id
     state.parse_message_create(message)
     data = _thread_data(forum, title, owner_id=author.id, thread_id=thread_id)

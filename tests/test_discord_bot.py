@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +82,8 @@ from tests.discord_support import (  # noqa: E402
     make_bot,
     payloads,
 )
+
+__all__ = ["engine", "make_bot", "payloads"]  # fixtures used by name
 
 # -- mentions ---------------------------------------------------------------------------
 
@@ -973,3 +974,47 @@ async def test_a_stop_lets_answers_in_flight_finish(
     assert interaction.log[-1].kwargs["embed"].description == ANSWER  # finished, then closed
     assert bot.engine.calls == [(QUESTION, ())]
     assert [m.content for m in _sent()] == [BUSY]
+
+
+def test_one_log_for_docqa_and_discord_py(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from bot.discord.command import setup_bot_logging
+
+    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in ("docqa", "discord")}
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    try:
+        handler = setup_bot_logging(Settings())
+        assert logging.getLogger("docqa").handlers == logging.getLogger("discord").handlers == [handler]
+        logging.getLogger("docqa.discord").info("question via=mention guild=1 channel=2 message=3")
+        logging.getLogger("discord.gateway").info("Shard ID None has connected to Gateway")
+        logging.getLogger("discord.http").debug("not at INFO")
+        assert [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", "TIME ", line) for line in stream.getvalue().splitlines()] == [
+            "TIME INFO    docqa.discord: question via=mention guild=1 channel=2 message=3",
+            "TIME INFO    discord.gateway: Shard ID None has connected to Gateway",
+        ]
+        setup_bot_logging(Settings(log_level="WARNING"))  # DOCQA_LOG_LEVEL, when set, wins
+        assert logging.getLogger("discord").level == logging.getLogger("docqa").level == logging.WARNING
+    finally:
+        for name, (handlers, level) in saved.items():
+            logging.getLogger(name).handlers[:] = handlers
+            logging.getLogger(name).setLevel(level)
+
+
+async def test_the_weekly_digest_is_posted_to_its_channel(make_bot: Any) -> None:
+    bot = await make_bot()
+    digest_channel = _config().channels[1]
+    bot.settings.discord_digest_channel = digest_channel.id
+    assert await bot.post_digest() is False  # nothing went unanswered: nothing posted
+    question = await dpytest.message(_mention(bot, "When was Microsoft founded?"))
+    _sent()
+    assert await bot.post_digest() is True
+    [digest] = _sent()
+    assert digest.channel.id == digest_channel.id
+    link = f"https://discord.com/channels/{question.guild.id}/{question.channel.id}/{question.id}"
+    assert digest.content == (
+        "**1 question went unanswered or was rated 👎 in the last 7 days.** `docqa report` lists them all.\n"
+        "**other questions** (1)\n"
+        f"• When was Microsoft founded? <{link}>"
+    )

@@ -363,6 +363,8 @@ class DocqaBot(commands.Bot):
         self._secret_lock = threading.Lock()
         self._votes: OrderedDict[tuple[str, str], Vote] = OrderedDict()
         self._askers: OrderedDict[int, int] = OrderedDict()  # thread the bot started -> asker
+        self._answered: OrderedDict[int, None] = OrderedDict()  # threads it has answered in
+        self._starters: OrderedDict[int, None] = OrderedDict()  # forum posts taken
         self._background: list[asyncio.Task[Any]] = []
         self._stop_task: asyncio.Task[None] | None = None
         self._add_app_commands()
@@ -685,8 +687,8 @@ class DocqaBot(commands.Bot):
                 if self.auto_post(message):
                     await self.answer_post(message)
                 return  # not for us: stay silent rather than clutter the channel
-            if self._is_auto_starter(message):
-                return  # a forum post that mentions the bot is answered as a post, once
+            if message.id == message.channel.id and not self._take_starter(message.id):
+                return  # a forum post that mentions the bot: answered once, as a post
             if not self.channel_allowed(message.channel):
                 return
             if await self._cooling(message):
@@ -733,6 +735,7 @@ class DocqaBot(commands.Bot):
         sent = await self._send(target, reply_to=None if thread else message, answer=answer, links=links)
         if sent is not None:
             self.conversations.link(sent.id, key)
+            self._remember_answered(target)
         if answer.abstained:
             await self.note_unanswered(answer, via, message.author.id, link, folder)
 
@@ -762,20 +765,26 @@ class DocqaBot(commands.Bot):
     def _auto_parent(self, channel: Any) -> bool:
         return getattr(channel, "parent_id", None) in self.settings.discord_auto_channels
 
-    def _is_auto_starter(self, message: discord.Message) -> bool:
-        """The first message of a post in an auto-answer forum (its id is the thread's)."""
-        channel = message.channel
-        return (
-            isinstance(channel, discord.Thread)
-            and message.id == channel.id
-            and isinstance(channel.parent, discord.ForumChannel)
-            and self._auto_parent(channel)
-        )
+    def _take_starter(self, thread_id: int) -> bool:
+        """Claim a forum post (its first message has the thread's id): the mention and the
+        new post arrive as two events, in either order, and only the first is answered."""
+        if thread_id in self._starters:
+            return False
+        self._starters[thread_id] = None
+        while len(self._starters) > 10_000:
+            self._starters.popitem(last=False)
+        return True
 
     def _remember_asker(self, thread_id: int, user_id: int) -> None:
         self._askers[thread_id] = user_id
         while len(self._askers) > 10_000:
             self._askers.popitem(last=False)
+
+    def _remember_answered(self, channel: Any) -> None:
+        if isinstance(channel, discord.Thread):
+            self._answered[channel.id] = None
+            while len(self._answered) > 10_000:
+                self._answered.popitem(last=False)
 
     def auto_post(self, message: discord.Message) -> bool:
         """Whether a message nobody addressed to the bot is still for it: a new message in
@@ -801,7 +810,10 @@ class DocqaBot(commands.Bot):
             return
         try:
             question = self._fit_question(message.content)
-            await self._answer_in_channel(message, question, "auto", strict=True)
+            # once the bot has answered in a thread, the asker is talking with it there:
+            # a follow-up (its words mixed with the earlier turns') needs no stricter bar
+            strict = message.channel.id not in self._answered
+            await self._answer_in_channel(message, question, "auto", strict=strict)
         finally:
             self.answering.leave()
 
@@ -824,6 +836,8 @@ class DocqaBot(commands.Bot):
             log.exception("could not answer forum post %s", thread.id)
 
     async def answer_forum_post(self, thread: discord.Thread) -> None:
+        if not self._take_starter(thread.id):
+            return
         starter = thread.starter_message
         if starter is None:
             try:
@@ -858,6 +872,7 @@ class DocqaBot(commands.Bot):
             sent = await self._send(thread, reply_to=starter, answer=answer, links=links)
             if sent is not None:
                 self.conversations.link(sent.id, key)
+                self._remember_answered(thread)
         finally:
             self.answering.leave()
 

@@ -1,5 +1,6 @@
-"""The ``docqa discord`` subcommand. Imports discord.py only when it runs, so the other
-commands work without the ``[discord]`` extra installed."""
+"""The ``docqa discord`` and ``docqa report`` subcommands. discord.py is imported only
+when the bot runs, so the other commands (``report`` included) work without the
+``[discord]`` extra installed."""
 
 from __future__ import annotations
 
@@ -9,12 +10,21 @@ import binascii
 import logging
 import re
 import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
+from bot.discord.folders import Folder, LinkMaker
+from bot.discord.links import DocLinks, FrontMatter
+from bot.discord.logs import JsonLinesLog
+from bot.discord.report import collect, format_report, group, question_set_yaml
 from bot.options import add_docs_option, build_live
 from bot.settings import Settings, SettingsError, load_settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 PORTAL = "https://discord.com/developers/applications"
 _TOKEN_PART = re.compile(r"[A-Za-z0-9_-]+")
@@ -86,6 +96,58 @@ def _import_bot() -> Any:
     return discord_bot
 
 
+def setup_bot_logging(settings: Settings) -> logging.Handler:
+    """One log for docqa and discord.py (its connects, resumes and rate limits): stderr,
+    each line with its time, level and logger, at DOCQA_LOG_LEVEL (INFO unless set: a
+    running bot shows its start-up and one line per question)."""
+    import discord
+
+    level = settings.log_level if "log_level" in settings.model_fields_set else "INFO"
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT)
+    handler.setFormatter(formatter)
+    docqa = logging.getLogger("docqa")
+    docqa.handlers[:] = [handler]
+    docqa.setLevel(level)
+    docqa.propagate = False
+    library = logging.getLogger("discord")
+    library.handlers.clear()
+    discord.utils.setup_logging(
+        handler=handler, formatter=formatter, level=logging.getLevelName(level), root=False
+    )
+    library.propagate = False
+    return handler
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def doc_links(settings: Settings, folder: Path) -> LinkMaker | None:
+    """Citation links for ``folder``: DOCQA_DOCS_URLS names its published URL, or
+    DOCQA_DOCS_URL when it is DOCQA_DOCS_DIR; None when neither does."""
+    base = next((url for path, url in settings.docs_urls.items() if _same_folder(path, folder)), None)
+    if base is None and settings.docs_url and _same_folder(folder, settings.docs_dir):
+        base = settings.docs_url
+    return DocLinks(base, FrontMatter(folder)) if base else None
+
+
+def channel_folders(settings: Settings) -> dict[int, Folder]:
+    """The folders of DOCQA_DISCORD_CHANNEL_DOCS, each opened once (several channels may
+    share one) with its own live index; DOCQA_DOCS_DIR itself is the default folder."""
+    opened: dict[Path, Folder] = {}
+    mapped: dict[int, Folder] = {}
+    for channel_id, folder in settings.discord_channel_docs.items():
+        if _same_folder(folder, settings.docs_dir):
+            continue  # the default folder answers there anyway
+        key = folder.resolve()
+        if key not in opened:
+            own = settings.model_copy(update={"docs_dir": folder})
+            opened[key] = Folder(str(folder), build_live(own), links=doc_links(settings, folder))
+        mapped[channel_id] = opened[key]
+    return mapped
+
+
 def cmd_discord(args: argparse.Namespace) -> int:
     """Run the Discord bot over the documents (token in DOCQA_DISCORD_TOKEN)."""
     settings = load_settings(docs_dir=args.docs)
@@ -105,16 +167,20 @@ def cmd_discord(args: argparse.Namespace) -> int:
         print(discord_bot.invite_url(app_id))
         return 0
 
-    # the bot follows the documents folder and /reindex forces a rebuild, both through it
+    setup_bot_logging(settings)
+    # the bot follows the documents folders and /reindex forces a rebuild, both through them
     live = build_live(settings)
-    if "log_level" not in settings.model_fields_set:
-        # a running bot shows its start-up and one line per question unless told otherwise
-        logging.getLogger("docqa.discord").setLevel(logging.INFO)
+    folders = channel_folders(settings)
     import aiohttp
     import discord
 
     try:
-        discord_bot.run_bot(settings, live, token)
+        discord_bot.run_bot(
+            settings, live, token,
+            links=doc_links(settings, settings.docs_dir),
+            channel_folders=folders,
+            force_sync=args.sync,
+        )
     except discord.LoginFailure:
         raise SettingsError(
             "Discord rejected DOCQA_DISCORD_TOKEN: reset the token (your application → Bot → "
@@ -126,8 +192,54 @@ def cmd_discord(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """List the questions the Discord bot did not answer or that were rated 👎, grouped by
+    shared terms, with their message links."""
+    settings = load_settings()
+    abstentions = JsonLinesLog(settings.data_dir / "abstained.jsonl")
+    feedback = JsonLinesLog(settings.discord_feedback_log)
+    logs = [log for log in (abstentions, feedback) if log.path.exists() or log.previous.exists()]
+    if not logs:
+        print(
+            f"docqa: nothing to report: neither {abstentions.path} nor {feedback.path} exists "
+            "(the Discord bot writes them as it answers)",
+            file=sys.stderr,
+        )
+        return 0
+    since = datetime.now(timezone.utc) - timedelta(days=args.days) if args.days else None
+    docs = str(args.docs) if args.docs is not None else None
+    items = collect(abstentions.records(), feedback.records(), docs=docs, since=since)
+    groups = group(items)
+    print(format_report(groups, [str(log.path) for log in logs]))
+    if args.yaml is not None:
+        if not items:
+            print(f"docqa: no questions to export; {args.yaml} not written", file=sys.stderr)
+            return 0
+        try:
+            args.yaml.write_text(question_set_yaml(groups), encoding="utf-8")
+        except OSError as exc:
+            print(f"docqa: could not write {args.yaml}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(
+            f"docqa: wrote {len(items)} questions to {args.yaml}; review them, then "
+            f"docqa eval {args.yaml}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def register(subparsers: Any) -> None:
-    """Add ``docqa discord`` to the ``docqa`` command."""
+    """Add ``docqa discord`` and ``docqa report`` to the ``docqa`` command."""
     parser = subparsers.add_parser(
         "discord",
         help=cmd_discord.__doc__,
@@ -140,4 +252,29 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print the link that adds the bot to a server (from DOCQA_DISCORD_APP_ID), then exit",
     )
+    parser.add_argument(
+        "--sync",
+        action="store_true",
+        help="sync the slash commands even if they did not change since the last sync",
+    )
     parser.set_defaults(func=cmd_discord)
+
+    report = subparsers.add_parser(
+        "report",
+        help=cmd_report.__doc__,
+        description=(cmd_report.__doc__ or "")
+        + " Reads the abstention log (DOCQA_DATA_DIR/abstained.jsonl) and the feedback log "
+        "(DOCQA_DISCORD_FEEDBACK_LOG).",
+    )
+    report.add_argument(
+        "--yaml", type=Path, metavar="FILE",
+        help="also write the questions as a question set for docqa eval, to review",
+    )
+    report.add_argument(
+        "--days", type=_days, metavar="N", help="only the last N days (default: everything logged)"
+    )
+    report.add_argument(
+        "--docs", type=Path, metavar="DIR",
+        help="only the questions answered from this documents folder (with per-channel folders)",
+    )
+    report.set_defaults(func=cmd_report)

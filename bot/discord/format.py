@@ -308,7 +308,7 @@ def answer_embed(answer: Answer, links: Links | None = None) -> discord.Embed:
     )
     if numbers:
         per_field = min(FIELD_VALUE_LIMIT, SNIPPET_CHARS, remaining // len(numbers))
-        for n, name, link in zip(numbers, names, shown_links):
+        for n, name, link in zip(numbers, names, shown_links, strict=True):
             value = link + fit(snippet_text(answer.passages[n - 1]), per_field)
             embed.add_field(name=name, value=value or ELLIPSIS, inline=False)
     if footer:
@@ -540,7 +540,8 @@ def digest_message(groups: Sequence[Group], days: int) -> str:
     message; links in ``<>`` so Discord shows no previews."""
     total = sum(len(g.items) for g in groups)
     head = (
-        f"**{total} question{'s' if total != 1 else ''} went unanswered or were rated 👎 "
+        f"**{total} question{'s' if total != 1 else ''} went unanswered or "
+        f"{'were' if total != 1 else 'was'} rated 👎 "
         f"in the last {days} days.** `docqa report` lists them all."
     )
     lines = [head]

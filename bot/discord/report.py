@@ -22,7 +22,7 @@ import yaml
 from index.tokenize import tokenize
 
 Kind = Literal["abstained", "down"]
-KIND_LABEL = {"abstained": "not answered", "down": "rated 👎"}
+KIND_COLUMN = {"abstained": "not answered", "down": "rated 👎    "}  # 12 columns each (👎 takes 2)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def format_report(groups: Sequence[Group], sources: Sequence[str]) -> str:
         lines += ["", f"{title} ({len(g.items)})"]
         for item in g.items:
             day = item.time[:10] or "?"
-            lines.append(f"  {day}  {KIND_LABEL[item.kind]:<12}  {_one_line(item.question)}")
+            lines.append(f"  {day}  {KIND_COLUMN[item.kind]}  {_one_line(item.question)}")
             if item.link:
                 lines.append(f"      {item.link}")
     return "\n".join(lines)
