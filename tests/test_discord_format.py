@@ -25,7 +25,6 @@ from bot.discord.format import (  # noqa: E402
     FOOTER,
     FOOTER_LIMIT,
     TITLE_LIMIT,
-    URL,
     ButtonSpec,
     abstention_record,
     answer_buttons,
@@ -343,6 +342,10 @@ def hostile_answers(draw: st.DrawFn) -> Answer:
     )
 
 
+# Discord's markdown "url" rule: a bare link runs to a space or "<" (backslashes included)
+DISCORD_URL = re.compile(r"https?://[^\s<]*[^\s<.,:;\"')\]]")
+
+
 def _bare_markdown(text: str) -> list[str]:
     """Markdown characters not escaped by a backslash, outside bare URLs (which Discord
     takes whole, so their "_" and "*" are the URL's); a backtick counts everywhere."""
@@ -351,7 +354,7 @@ def _bare_markdown(text: str) -> list[str]:
         if text[i] == "\\":
             i += 2
             continue
-        url = URL.match(text, i)
+        url = DISCORD_URL.match(text, i)
         if url is not None and (i == 0 or text[i - 1] != "\\"):
             bare += [c for c in re.sub(r"\\.", "", url[0]) if c == "`"]
             i = url.end()
