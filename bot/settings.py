@@ -160,7 +160,7 @@ class Settings(BaseSettings):
     docs_url: str | None = Field(
         None, description="base URL of the published documents: citations link to their pages"
     )
-    docs_urls: Annotated[dict[Path, str], NoDecode] = Field(
+    discord_docs_urls: Annotated[dict[Path, str], NoDecode] = Field(
         default_factory=dict,
         description="FOLDER=URL pairs: the published URL of each per-channel documents folder",
     )
@@ -203,7 +203,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
 
-    @field_validator("discord_channel_docs", "docs_urls", mode="before")
+    @field_validator("discord_channel_docs", "discord_docs_urls", mode="before")
     @classmethod
     def _comma_separated_pairs(cls, value: object) -> object:
         # "123=docs/a,456=docs/b": one KEY=VALUE per entry, split at the first "="

@@ -447,7 +447,7 @@ async def test_feedback_appends_a_json_line(engine: Engine, tmp_path: Path) -> N
         "abstained": False,
         "citations": ["guide.md:1-4"],
         # keyed with this installation's secret: not the SHA-256 anyone can recompute
-        "user": pseudonym(installation_secret(Path(".docqa")), 4242),
+        "user": pseudonym(installation_secret(bot.settings.data_dir), 4242),
         "link": "https://discord.com/channels/1/6001/7001",
         "docs": "seeds",
     }
@@ -689,7 +689,7 @@ async def test_commands_sync_only_when_they_changed(
     first = _bare_bot(engine, tmp_path)
     assert len(_recording_sync(first, monkeypatch)) == 0
     await first.sync_commands()
-    assert (Path(".docqa") / "discord-commands.json").exists()
+    assert (first.settings.data_dir / "discord-commands.json").exists()
     restarted = _bare_bot(engine, tmp_path)
     synced = _recording_sync(restarted, monkeypatch)
     with caplog.at_level(logging.INFO, logger="docqa.discord"):
@@ -723,7 +723,7 @@ async def test_a_failed_sync_is_logged_and_the_bot_runs_on(
         await bot.setup_hook()  # no exception: the start goes on
     assert "could not sync the slash commands globally (may take a while to show) (403 Forbidden" in caplog.text
     assert "restart with --sync" in caplog.text
-    assert not (Path(".docqa") / "discord-commands.json").exists()  # the next start tries again
+    assert not (bot.settings.data_dir / "discord-commands.json").exists()  # the next start tries again
     rate_limited = _bare_bot(engine, tmp_path)
     synced = _recording_sync(rate_limited, monkeypatch, discord.HTTPException(FakeRequest(429, "Too Many"), "slow down"))
     await rate_limited.setup_hook()

@@ -155,7 +155,7 @@ def test_docqa_discord_builds_one_index_per_folder(
     monkeypatch.setenv("DOCQA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DOCQA_DISCORD_CHANNEL_DOCS", f"11={widget_docs},12={widget_docs},13={tmp_path / 'docs'}")
     monkeypatch.setenv("DOCQA_DOCS_URL", "https://docs.example.com")
-    monkeypatch.setenv("DOCQA_DOCS_URLS", f"{widget_docs}=https://widget.example.com/docs/")
+    monkeypatch.setenv("DOCQA_DISCORD_DOCS_URLS", f"{widget_docs}=https://widget.example.com/docs/")
     seen: dict[str, Any] = {}
 
     def run_bot(settings: Settings, live: Any, token: str, **options: Any) -> None:

@@ -99,7 +99,7 @@ async def test_votes_are_one_line_per_person_answer_and_change(tmp_path: Path) -
     await press("down", 2, 500)  # another person
     await press("down", 1, 501)  # another answer
     records = [json.loads(line) for line in bot.feedback_log.path.read_text("utf-8").splitlines()]
-    secret = installation_secret(Path(".docqa"))
+    secret = installation_secret(bot.settings.data_dir)
     assert [(r["vote"], r["user"], r["link"][-3:]) for r in records] == [
         ("down", pseudonym(secret, 1), "500"),
         ("up", pseudonym(secret, 1), "500"),
@@ -130,7 +130,7 @@ async def test_an_abstention_is_logged_with_its_message_link(make_bot: Any) -> N
         "answer": "",
         "coverage": 0.0,
         "closest": [],
-        "user": pseudonym(installation_secret(Path(".docqa")), _config().members[0].id),
+        "user": pseudonym(installation_secret(bot.settings.data_dir), _config().members[0].id),
         "link": f"https://discord.com/channels/{question.guild.id}/{question.channel.id}/{question.id}",
         "docs": "seeds",
     }

@@ -124,9 +124,9 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 
 def doc_links(settings: Settings, folder: Path) -> LinkMaker | None:
-    """Citation links for ``folder``: DOCQA_DOCS_URLS names its published URL, or
+    """Citation links for ``folder``: DOCQA_DISCORD_DOCS_URLS names its published URL, or
     DOCQA_DOCS_URL when it is DOCQA_DOCS_DIR; None when neither does."""
-    base = next((url for path, url in settings.docs_urls.items() if _same_folder(path, folder)), None)
+    base = next((url for path, url in settings.discord_docs_urls.items() if _same_folder(path, folder)), None)
     if base is None and settings.docs_url and _same_folder(folder, settings.docs_dir):
         base = settings.docs_url
     return DocLinks(base, FrontMatter(folder)) if base else None
