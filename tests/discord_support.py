@@ -5,7 +5,8 @@ send."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,14 @@ async def forum_post(
     thread = forum.guild.get_thread(thread_id)
     assert thread is not None
     return thread
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """``docqa discord`` points docqa's and discord.py's loggers at the stderr of the
+    moment (a test's capture): put them back for the tests after."""
+    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in ("docqa", "discord")}
+    yield
+    for name, (handlers, level) in saved.items():
+        logging.getLogger(name).handlers[:] = handlers
+        logging.getLogger(name).setLevel(level)

@@ -81,9 +81,10 @@ from tests.discord_support import (  # noqa: E402
     engine,
     make_bot,
     payloads,
+    restore_logging,
 )
 
-__all__ = ["engine", "make_bot", "payloads"]  # fixtures used by name
+__all__ = ["engine", "make_bot", "payloads", "restore_logging"]  # fixtures used by name
 
 # -- mentions ---------------------------------------------------------------------------
 
@@ -585,7 +586,10 @@ def test_bad_tokens_are_named_not_shown(token: str | None, problem: str) -> None
         assert token.strip('"').removeprefix("Bot ") not in str(caught.value)
 
 
-def test_docqa_discord_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_docqa_discord_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    restore_logging: None,
+) -> None:
     from bot.cli import main
     from bot.discord import bot as discord_bot
 
@@ -976,30 +980,24 @@ async def test_a_stop_lets_answers_in_flight_finish(
     assert [m.content for m in _sent()] == [BUSY]
 
 
-def test_one_log_for_docqa_and_discord_py(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_log_for_docqa_and_discord_py(monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> None:
     import io
 
     from bot.discord.command import setup_bot_logging
 
-    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in ("docqa", "discord")}
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
-    try:
-        handler = setup_bot_logging(Settings())
-        assert logging.getLogger("docqa").handlers == logging.getLogger("discord").handlers == [handler]
-        logging.getLogger("docqa.discord").info("question via=mention guild=1 channel=2 message=3")
-        logging.getLogger("discord.gateway").info("Shard ID None has connected to Gateway")
-        logging.getLogger("discord.http").debug("not at INFO")
-        assert [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", "TIME ", line) for line in stream.getvalue().splitlines()] == [
-            "TIME INFO    docqa.discord: question via=mention guild=1 channel=2 message=3",
-            "TIME INFO    discord.gateway: Shard ID None has connected to Gateway",
-        ]
-        setup_bot_logging(Settings(log_level="WARNING"))  # DOCQA_LOG_LEVEL, when set, wins
-        assert logging.getLogger("discord").level == logging.getLogger("docqa").level == logging.WARNING
-    finally:
-        for name, (handlers, level) in saved.items():
-            logging.getLogger(name).handlers[:] = handlers
-            logging.getLogger(name).setLevel(level)
+    handler = setup_bot_logging(Settings())
+    assert logging.getLogger("docqa").handlers == logging.getLogger("discord").handlers == [handler]
+    logging.getLogger("docqa.discord").info("question via=mention guild=1 channel=2 message=3")
+    logging.getLogger("discord.gateway").info("Shard ID None has connected to Gateway")
+    logging.getLogger("discord.http").debug("not at INFO")
+    assert [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", "TIME ", line) for line in stream.getvalue().splitlines()] == [
+        "TIME INFO    docqa.discord: question via=mention guild=1 channel=2 message=3",
+        "TIME INFO    discord.gateway: Shard ID None has connected to Gateway",
+    ]
+    setup_bot_logging(Settings(log_level="WARNING"))  # DOCQA_LOG_LEVEL, when set, wins
+    assert logging.getLogger("discord").level == logging.getLogger("docqa").level == logging.WARNING
 
 
 async def test_the_weekly_digest_is_posted_to_its_channel(make_bot: Any) -> None:

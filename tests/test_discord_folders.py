@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -36,9 +35,10 @@ from tests.discord_support import (  # noqa: E402
     forum_post,
     make_bot,
     make_forum,
+    restore_logging,
 )
 
-__all__ = ["engine", "make_bot"]  # fixtures used by name
+__all__ = ["engine", "make_bot", "restore_logging"]  # fixtures used by name
 
 WIDGET = "# Memory\n\nThe widget needs 4 GB of RAM and a 64-bit processor.\n"
 WIDGET_ANSWER = "The widget needs 4 GB of RAM and a 64-bit processor. [1]"
@@ -141,7 +141,7 @@ async def test_citations_link_to_the_published_page(make_bot: Any, tmp_path: Pat
 
 
 def test_docqa_discord_builds_one_index_per_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_logging: None
 ) -> None:
     from bot.cli import main
     from bot.discord import bot as discord_bot
@@ -162,13 +162,7 @@ def test_docqa_discord_builds_one_index_per_folder(
         seen.update(options, live=live)
 
     monkeypatch.setattr(discord_bot, "run_bot", run_bot)
-    saved = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level) for name in ("docqa", "discord")}
-    try:
-        assert main(["discord", "--docs", str(tmp_path / "docs"), "--sync"]) == 0
-    finally:
-        for name, (handlers, level) in saved.items():
-            logging.getLogger(name).handlers[:] = handlers
-            logging.getLogger(name).setLevel(level)
+    assert main(["discord", "--docs", str(tmp_path / "docs"), "--sync"]) == 0
     folders = seen["channel_folders"]
     assert sorted(folders) == [11, 12]  # 13 is the default folder itself
     assert folders[11] is folders[12] and folders[11].name == str(widget_docs)

@@ -309,7 +309,7 @@ async def typing_in(channel: Any) -> AsyncIterator[None]:
     try:
         if indicator is not None:
             await indicator.__aenter__()
-    except discord.HTTPException:
+    except Exception:  # cosmetic: never lose an answer over it
         log.debug("no typing indicator in channel %s", getattr(channel, "id", "?"), exc_info=True)
         indicator = None
     try:
