@@ -743,7 +743,9 @@ def test_commands_are_for_servers_unless_dms_are_on(
     for name in ("ask", "sources", "help", "Ask the docs"):
         # 0 = a server, 1 = a DM with the bot; never installed on a user account (type 1)
         assert (payload[name]["contexts"], payload[name]["integration_types"]) == (contexts, [0])
+        assert payload[name]["dm_permission"] is dms
     assert (payload["reindex"]["contexts"], payload["reindex"]["integration_types"]) == ([0], [0])
+    assert payload["reindex"]["dm_permission"] is False
 
 
 def test_ask_takes_no_more_than_the_question_limit(engine: Engine, tmp_path: Path) -> None:

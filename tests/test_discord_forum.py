@@ -146,6 +146,12 @@ async def test_an_ask_channel_answers_every_question_it_is_sure_of(make_bot: Any
     await dpytest.message(UNSURE, channel=channel)  # not sure enough: silent
     await dpytest.message(QUESTION, channel=general)  # not an ask channel
     assert _sent() == []
+    # a reply to one of its answers (no ping) continues that conversation, as a mention would
+    await dpytest.message(QUESTION, channel=channel)
+    [answer] = _sent()
+    await _post(channel, _config().members[1], "and why back up the database?", reply_to=answer.id)
+    assert [m.embeds[0].description for m in _sent()] == ["Back up the database before upgrading. [2]"]
+    assert bot.engine.calls[-1] == ("and why back up the database?", (QUESTION,))
 
 
 async def test_posts_respect_the_cooldown_and_the_cap_silently(make_bot: Any) -> None:

@@ -526,6 +526,9 @@ class DocqaBot(commands.Bot):
             """Reload the documents folder and swap in the new index (Manage Server)."""
             await self.reindex_from_interaction(interaction)
 
+        # the older flag too, for clients that still read it: no DMs unless they are on
+        for command in tree.get_commands():
+            command.guild_only = command.name == "reindex" or not self.settings.discord_dms
         tree.error(self.on_app_command_error)
 
     # -- answering ---------------------------------------------------------------------
@@ -810,9 +813,12 @@ class DocqaBot(commands.Bot):
             return
         try:
             question = self._fit_question(message.content)
-            # once the bot has answered in a thread, the asker is talking with it there:
-            # a follow-up (its words mixed with the earlier turns') needs no stricter bar
-            strict = message.channel.id not in self._answered
+            # once the bot has answered in a thread, the asker is talking with it there, and
+            # a reply to one of its answers speaks to it: such a follow-up (its words mixed
+            # with the earlier turns') needs no stricter bar
+            reference = message.reference.message_id if message.reference else None
+            replying = reference is not None and self.conversations.key_of(reference) is not None
+            strict = message.channel.id not in self._answered and not replying
             await self._answer_in_channel(message, question, "auto", strict=strict)
         finally:
             self.answering.leave()
