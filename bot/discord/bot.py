@@ -26,7 +26,6 @@ import json
 import logging
 import re
 import signal
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -55,7 +54,6 @@ from bot.discord.format import (
     REINDEX_RUNNING,
     STALE_PASSAGE,
     Vote,
-    abstention_record,
     answer_buttons,
     answer_embed,
     answer_text,
@@ -63,7 +61,6 @@ from bot.discord.format import (
     cooldown_message,
     digest_message,
     empty_question_message,
-    feedback_record,
     help_text,
     passage_digest,
     passage_embed,
@@ -75,10 +72,11 @@ from bot.discord.format import (
     thread_name,
     trim_words,
 )
-from bot.discord.logs import JsonLinesLog, installation_secret, message_link, pseudonym
+from bot.discord.logs import message_link
 from bot.discord.rebuilds import off_loop
-from bot.discord.report import collect, group
+from bot.discord.state import Answering, ConversationKey, Conversations, Cooldown
 from bot.discord.sync import SyncState, payload_hash, sync_key
+from bot.discord.unanswered import Unanswered
 from bot.settings import Settings
 from index.errors import DocqaError, QuestionError
 from index.live import LiveIndex
@@ -103,9 +101,6 @@ DRAIN_SECONDS = 10.0  # how long a stop waits for answers in flight before cance
 DIGEST_DAYS = 7
 PUBLIC_DEFER = "docqa_public_defer"  # in Interaction.extras: "thinking…" is public
 
-ConversationKey = tuple[str, int]
-
-
 def intents(message_content: bool = False) -> discord.Intents:
     """The gateway intents the bot needs; none privileged unless ``message_content``."""
     wanted = discord.Intents.none()
@@ -121,102 +116,6 @@ def invite_url(app_id: int) -> str:
     return discord.utils.oauth_url(
         app_id, permissions=REQUIRED_PERMISSIONS, scopes=("bot", "applications.commands")
     )
-
-
-class Cooldown:
-    """A per-user wait between questions. ``clock`` is injectable so tests need no sleep."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self.clock = clock
-        self._last: dict[int, float] = {}
-        self._warned: set[int] = set()
-
-    def retry_after(self, user_id: int) -> float:
-        """0.0 if the user may ask now (the question is then counted), else the seconds
-        left to wait."""
-        if self.seconds <= 0:
-            return 0.0
-        now = self.clock()
-        last = self._last.get(user_id)
-        if last is not None and now - last < self.seconds:
-            return self.seconds - (now - last)
-        self._last[user_id] = now
-        self._warned.discard(user_id)
-        if len(self._last) > 10_000:  # forget users whose wait is over, so memory stays flat
-            self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
-            self._warned &= set(self._last)
-        return 0.0
-
-    def first_warning(self, user_id: int) -> bool:
-        """True once per wait: someone who keeps mentioning the bot is told once, so the
-        bot never floods a channel with cooldown notices."""
-        if user_id in self._warned:
-            return False
-        self._warned.add(user_id)
-        return True
-
-
-class Conversations:
-    """One core ``Conversation`` per thread or reply chain, least recently used dropped
-    first, and which bot message belongs to which chain."""
-
-    def __init__(self, turns: int, capacity: int = 1000) -> None:
-        self.turns = turns
-        self.capacity = capacity
-        self._conversations: OrderedDict[ConversationKey, Conversation] = OrderedDict()
-        self._replies: OrderedDict[int, ConversationKey] = OrderedDict()
-
-    def get(self, key: ConversationKey) -> Conversation:
-        conversation = self._conversations.pop(key, None) or Conversation(self.turns)
-        self._conversations[key] = conversation
-        while len(self._conversations) > self.capacity:
-            self._conversations.popitem(last=False)
-        return conversation
-
-    def link(self, message_id: int, key: ConversationKey) -> None:
-        """Remember that the bot's message ``message_id`` answered in ``key``, so a reply
-        to it continues that conversation."""
-        self._replies[message_id] = key
-        while len(self._replies) > self.capacity * 10:
-            self._replies.popitem(last=False)
-
-    def key_of(self, message_id: int) -> ConversationKey | None:
-        return self._replies.get(message_id)
-
-
-class Answering:
-    """The questions being answered now: at most ``limit`` at once, and none once the bot
-    is stopping; :meth:`drain` lets those in flight finish, then cancels the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.closed = False
-
-    def enter(self) -> bool:
-        task = asyncio.current_task()
-        if self.closed or len(self.tasks) >= self.limit or task is None:
-            return False
-        self.tasks.add(task)
-        return True
-
-    def leave(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.tasks.discard(task)
-
-    async def drain(self, timeout: float) -> tuple[int, int]:
-        """Stop taking questions; wait up to ``timeout`` s; (finished, cancelled)."""
-        self.closed = True
-        pending = set(self.tasks)
-        if not pending:
-            return 0, 0
-        done, late = await asyncio.wait(pending, timeout=timeout)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
-        return len(done), len(late)
 
 
 def rebuild_from_settings(settings: Settings) -> Engine:
@@ -357,11 +256,7 @@ class DocqaBot(commands.Bot):
         self.vote_cooldown = Cooldown(settings.discord_cooldown_s, clock)
         self.conversations = Conversations(settings.conversation_turns)
         self.answering = Answering(settings.discord_max_answers)
-        self.feedback_log = JsonLinesLog(settings.discord_feedback_log)
-        self.abstention_log = JsonLinesLog(settings.data_dir / "abstained.jsonl")
-        self._secret: bytes | None = None
-        self._secret_lock = threading.Lock()
-        self._votes: OrderedDict[tuple[str, str], Vote] = OrderedDict()
+        self.unanswered = Unanswered(settings.data_dir, settings.discord_feedback_log)
         self._askers: OrderedDict[int, int] = OrderedDict()  # thread the bot started -> asker
         self._answered: OrderedDict[int, None] = OrderedDict()  # threads it has answered in
         self._starters: OrderedDict[int, None] = OrderedDict()  # forum posts taken
@@ -933,28 +828,14 @@ class DocqaBot(commands.Bot):
 
     # -- the unanswered: the abstention log, the feedback log, the digest ------------------
 
-    def _pseudonym(self, user_id: int) -> str:
-        """The user as the logs keep them (reads or makes the secret: call off the loop)."""
-        with self._secret_lock:
-            if self._secret is None:
-                self._secret = installation_secret(self.settings.data_dir)
-        return pseudonym(self._secret, user_id)
-
     async def note_unanswered(
         self, answer: Answer, via: str, user_id: int, link: str, folder: Folder
     ) -> None:
         """Append a question the bot did not answer to the abstention log."""
-
-        def write() -> None:
-            record = abstention_record(
-                answer, via, self._pseudonym(user_id), datetime.now(timezone.utc), link, folder.name
-            )
-            self.abstention_log.append(record)
-
         try:
-            await asyncio.to_thread(write)
+            await asyncio.to_thread(self.unanswered.note, answer, via, user_id, link, folder.name)
         except Exception:  # the operator's problem (a full disk), never the user's
-            log.warning("could not append to %s", self.abstention_log.path, exc_info=True)
+            log.warning("could not append to %s", self.unanswered.abstentions.path, exc_info=True)
 
     async def record_feedback(self, interaction: discord.Interaction, vote: Vote) -> None:
         """👍/👎: one line per person, answer and change of mind; the cooldown applies."""
@@ -978,30 +859,19 @@ class DocqaBot(commands.Bot):
         channel_id = getattr(interaction.channel, "id", None) or getattr(message.channel, "id", 0)
         link = message_link(interaction.guild_id, channel_id, message.id)
         folder = self.folders.for_channel(interaction.channel)
-
-        def write() -> bool:
-            user = self._pseudonym(user_id)
-            if self._votes.get((user, link)) == vote:
-                return False
-            self._votes[(user, link)] = vote
-            while len(self._votes) > 10_000:
-                self._votes.popitem(last=False)
-            record = feedback_record(parts, vote, user, datetime.now(timezone.utc), link, folder.name)
-            self.feedback_log.append(record)
-            return True
-
         try:
-            written = await asyncio.to_thread(write)
+            written = await asyncio.to_thread(
+                self.unanswered.vote, parts, vote, user_id, link, folder.name
+            )
         except Exception:  # a full disk or a bad path is the operator's, not the user's
-            log.warning("could not append feedback to %s", self.feedback_log.path, exc_info=True)
+            log.warning("could not append feedback to %s", self.unanswered.feedback.path, exc_info=True)
             written = True
         await self._say_privately(interaction, FEEDBACK_THANKS[vote] if written else FEEDBACK_SAME)
 
     def digest(self, days: int = DIGEST_DAYS) -> str | None:
         """The digest of the last ``days`` days, or None when nothing went unanswered."""
-        since = datetime.now(timezone.utc) - timedelta(days=days)
-        items = collect(self.abstention_log.records(), self.feedback_log.records(), since=since)
-        return digest_message(group(items), days) if items else None
+        groups = self.unanswered.recent(days)
+        return digest_message(groups, days) if groups else None
 
     async def post_digest(self) -> bool:
         """Post the digest to DOCQA_DISCORD_DIGEST_CHANNEL; whether something was posted."""
