@@ -896,7 +896,7 @@ async def test_the_cooldown_holds_on_every_path(make_bot: Any, engine: Engine, t
         press = FakeInteraction(bot, user_id=alice.id, message=answered)
         await FeedbackButton("docqa:fb:up" if i % 2 else "docqa:fb:down").callback(press)
         kinds += [(s.kind, s.content) for s in press.log]
-    assert len(bot.feedback_log.path.read_text(encoding="utf-8").splitlines()) == 1
+    assert len(bot.unanswered.feedback.path.read_text(encoding="utf-8").splitlines()) == 1
     assert kinds[:2] == [("response", FEEDBACK_THANKS["down"]), ("response", cooldown_message(10))]
     assert set(kinds[2:]) == {("defer", None)}
 
@@ -946,7 +946,7 @@ async def test_without_embed_links_the_answer_is_text(make_bot: Any, engine: Eng
     # its 👎 is recorded like an embed's
     press = FakeInteraction(bot, message=_Msg(reply.content))
     await FeedbackButton("docqa:fb:down").callback(press)
-    record = json.loads(bot.feedback_log.path.read_text(encoding="utf-8"))
+    record = json.loads(bot.unanswered.feedback.path.read_text(encoding="utf-8"))
     assert (record["question"], record["answer"], record["citations"]) == (QUESTION, ANSWER, ["guide.md:1-4"])
 
 

@@ -75,7 +75,7 @@ async def test_a_post_below_the_threshold_is_left_to_people(make_bot: Any, tmp_p
     alice = _config().members[0]
     thread = await forum_post(forum, alice, UNSURE, "")
     assert _sent() == []  # a mention would get an answer (coverage 0.67), a post does not
-    [record] = [json.loads(line) for line in bot.abstention_log.path.read_text("utf-8").splitlines()]
+    [record] = [json.loads(line) for line in bot.unanswered.abstentions.path.read_text("utf-8").splitlines()]
     assert (record["via"], record["question"], record["link"]) == (
         "forum", UNSURE, f"https://discord.com/channels/{forum.guild.id}/{thread.id}/{thread.id}"
     )

@@ -98,7 +98,7 @@ async def test_votes_are_one_line_per_person_answer_and_change(tmp_path: Path) -
     await press("up", 1, 500)  # a change of mind: logged
     await press("down", 2, 500)  # another person
     await press("down", 1, 501)  # another answer
-    records = [json.loads(line) for line in bot.feedback_log.path.read_text("utf-8").splitlines()]
+    records = [json.loads(line) for line in bot.unanswered.feedback.path.read_text("utf-8").splitlines()]
     secret = installation_secret(bot.settings.data_dir)
     assert [(r["vote"], r["user"], r["link"][-3:]) for r in records] == [
         ("down", pseudonym(secret, 1), "500"),
@@ -111,7 +111,7 @@ async def test_votes_are_one_line_per_person_answer_and_change(tmp_path: Path) -
         FEEDBACK_THANKS["down"], FEEDBACK_SAME, FEEDBACK_THANKS["up"],
         FEEDBACK_THANKS["down"], FEEDBACK_THANKS["down"],
     ]
-    assert _mode(bot.feedback_log.path) == 0o600
+    assert _mode(bot.unanswered.feedback.path) == 0o600
     assert discord is not None
 
 
@@ -122,7 +122,7 @@ async def test_an_abstention_is_logged_with_its_message_link(make_bot: Any) -> N
     bot = await make_bot()
     bob = _config().members[1]
     question = await dpytest.message(_mention(bot, f"When was Microsoft founded, <@{bob.id}>?"))
-    [record] = [json.loads(line) for line in bot.abstention_log.path.read_text("utf-8").splitlines()]
+    [record] = [json.loads(line) for line in bot.unanswered.abstentions.path.read_text("utf-8").splitlines()]
     assert record.pop("time")
     assert record == {
         "via": "mention",
@@ -134,4 +134,4 @@ async def test_an_abstention_is_logged_with_its_message_link(make_bot: Any) -> N
         "link": f"https://discord.com/channels/{question.guild.id}/{question.channel.id}/{question.id}",
         "docs": "seeds",
     }
-    assert _mode(bot.abstention_log.path) == 0o600
+    assert _mode(bot.unanswered.abstentions.path) == 0o600
