@@ -178,3 +178,30 @@ async def test_a_follow_up_where_the_bot_has_not_answered_keeps_the_bar(make_bot
     thread = await forum_post(forum, alice, "When was Microsoft founded?", "")
     await _post(thread, alice, "and why back up the database?")  # coverage 1.0 alone,
     assert _sent() == []  # 0.57 with the words of the post it follows
+
+
+async def test_no_empty_thread_for_a_post_it_leaves_to_people(
+    make_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discord.ext.test import backend
+
+    from tests.discord_support import _thread_data
+
+    bot = await make_bot(discord_message_content=True, discord_threads=True)
+    channel = _config().channels[0]
+    bot.settings.discord_auto_channels = [channel.id]
+    made: list[str] = []
+
+    async def start_thread_with_message(self: Any, channel_id: int, message_id: int, **kw: Any) -> Any:
+        made.append(kw["name"])
+        data = _thread_data(channel, kw["name"])
+        backend.get_state().parse_thread_create(data)
+        return data
+
+    monkeypatch.setattr(backend.FakeHttp, "start_thread_with_message", start_thread_with_message, raising=False)
+    await dpytest.message(UNSURE, channel=channel)
+    assert made == [] and _sent() == []
+    await dpytest.message(QUESTION, channel=channel)
+    assert made == [QUESTION]
+    [reply] = _sent()
+    assert reply.channel.name == QUESTION and reply.embeds[0].description == ANSWER

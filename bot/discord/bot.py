@@ -611,15 +611,13 @@ class DocqaBot(commands.Bot):
     ) -> None:
         """Answer ``message`` where it was posted (or in a new thread): ``strict`` answers
         only above DOCQA_DISCORD_AUTO_THRESHOLD, as for posts nobody addressed to the bot."""
-        key, thread = await self._conversation_key(message, question)
-        if thread is not None:
-            self._remember_asker(thread.id, message.author.id)
+        key, new_thread = self._conversation_key(message)
         folder = self.folders.for_channel(message.channel)
         where = _where(message.guild.id if message.guild else None, message.channel.id, message.id)
-        target = thread or message.channel
+        conversation = self.conversations.get(key)
         try:
-            async with typing_in(target):
-                answer, links = await self.answer(folder, question, self.conversations.get(key), via, where)
+            async with typing_in(message.channel):
+                answer, links = await self.answer(folder, question, conversation, via, where)
         except QuestionError as exc:
             if not strict:
                 await self._send(message.channel, reply_to=message, text=question_error_message(exc))
@@ -628,8 +626,15 @@ class DocqaBot(commands.Bot):
         if strict and not clears(answer, self.settings.discord_auto_threshold):
             await self.note_unanswered(answer, via, message.author.id, link, folder)
             if self.settings.discord_auto_unanswered == "say":
-                await self._send(target, reply_to=None if thread else message, text=NOT_FOUND)
+                await self._send(message.channel, reply_to=message, text=NOT_FOUND)
             return
+        # a thread only for an answer the bot gives: never an empty one for a post it skips
+        thread = await self._start_thread(message, question) if new_thread else None
+        if thread is not None:
+            key = ("thread", thread.id)
+            self.conversations.get(key).add(question)
+            self._remember_asker(thread.id, message.author.id)
+        target = thread or message.channel
         sent = await self._send(target, reply_to=None if thread else message, answer=answer, links=links)
         if sent is not None:
             self.conversations.link(sent.id, key)
@@ -637,26 +642,27 @@ class DocqaBot(commands.Bot):
         if answer.abstained:
             await self.note_unanswered(answer, via, message.author.id, link, folder)
 
-    async def _conversation_key(
-        self, message: discord.Message, question: str
-    ) -> tuple[ConversationKey, discord.Thread | None]:
-        """Which conversation a message continues, and the thread to answer in when
-        DOCQA_DISCORD_THREADS starts one for it."""
+    def _conversation_key(self, message: discord.Message) -> tuple[ConversationKey, bool]:
+        """Which conversation a message continues, and whether DOCQA_DISCORD_THREADS wants
+        a new thread for its answer."""
         channel = message.channel
         if isinstance(channel, discord.Thread):
-            return ("thread", channel.id), None
+            return ("thread", channel.id), False
         if message.reference is not None and message.reference.message_id is not None:
             key = self.conversations.key_of(message.reference.message_id)
             if key is not None:
-                return key, None
-        if self.settings.discord_threads and isinstance(channel, discord.TextChannel):
-            try:
-                thread = await message.create_thread(name=thread_name(question))
-            except discord.HTTPException:
-                log.warning("could not start a thread in channel %s; replying instead", channel.id, exc_info=True)
-            else:
-                return ("thread", thread.id), thread
-        return ("chain", message.id), None
+                return key, False
+        wants = self.settings.discord_threads and isinstance(channel, discord.TextChannel)
+        return ("chain", message.id), wants
+
+    async def _start_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
+        try:
+            return await message.create_thread(name=thread_name(question))
+        except discord.HTTPException:
+            log.warning(
+                "could not start a thread in channel %s; replying instead", message.channel.id, exc_info=True
+            )
+            return None
 
     # -- posts nobody addressed to the bot: help forums and ask channels -------------------
 
