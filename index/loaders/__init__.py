@@ -74,6 +74,7 @@ LOADERS: dict[str, Loader] = {
     ".markdown": markdown.load,
     ".html": html.load,
     ".htm": html.load,
+    ".xhtml": html.load,
     ".pdf": pdf.load,
     ".rst": rst.load,
     ".rest": rst.load,
