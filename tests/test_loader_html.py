@@ -129,7 +129,13 @@ def test_docs_site_without_main_loses_the_same_chrome() -> None:
 LUASOCKET = [
     ("heading", "LuaSocket: TCP/IP support", ("LuaSocket: TCP/IP support",), 6, 6),
     ("heading", "TCP", ("LuaSocket: TCP/IP support", "TCP"), 36, 36),
-    ("paragraph", "client:receive([pattern [, prefix]])", ("LuaSocket: TCP/IP support", "TCP"), 39, 39),
+    (
+        "paragraph",
+        "client:receive([pattern [, prefix]])",
+        ("LuaSocket: TCP/IP support", "TCP"),
+        39,
+        39,
+    ),
     (
         "paragraph",
         "Reads data from a client object, according to the specified read pattern. "
@@ -194,7 +200,8 @@ def test_luasocket_page_loses_logo_link_bars_and_last_modified(classes: bool) ->
     modified" line) drop the same chrome."""
     text = (FIXTURES / "luasocket.html").read_text()
     if not classes:
-        text = text.replace('<div class="header">', "<div>").replace('<div class="footer">', "<div>")
+        for name in ("header", "footer"):
+            text = text.replace(f'<div class="{name}">', "<div>")
     assert _page(text) == LUASOCKET
 
 
@@ -248,8 +255,7 @@ def test_ldoc_page_sidebar_dropped_and_function_terms_are_headings() -> None:
         ("heading", "Usage:", (*wrap, "Usage:"), 107, 107),
         (
             "code",
-            "local lines = stringx.wrap(text, 40)\n"
-            "for _, line in ipairs(lines) do print(line) end",
+            "local lines = stringx.wrap(text, 40)\nfor _, line in ipairs(lines) do print(line) end",
             (*wrap, "Usage:"),
             109,
             110,
@@ -289,7 +295,8 @@ def test_tables_by_row() -> None:
         ("table_row", "Name: total 3", (), 4, 4),
     ]
     # no header row: the first cell leads the others
-    assert _page("<table><tr><td>dir ()</td><td>List a directory.</td><td>pure</td></tr></table>") == [
+    row = "<tr><td>dir ()</td><td>List a directory.</td><td>pure</td></tr>"
+    assert _page(f"<table>{row}</table>") == [
         ("table_row", "dir (): List a directory., pure", (), 1, 1)
     ]
     # one column: a layout table, its cells are ordinary blocks
@@ -343,7 +350,7 @@ def test_a_page_that_is_all_navigation_is_still_read() -> None:
 @pytest.mark.parametrize(
     ("data", "text"),
     [
-        ('<meta charset="windows-1251"><p>\xcf\xf0\xe8\xe2\xe5\xf2</p>'.encode("latin-1"), "Привет"),
+        (b'<meta charset="windows-1251"><p>\xcf\xf0\xe8\xe2\xe5\xf2</p>', "Привет"),
         (
             b'<?xml version="1.0" encoding="ISO-8859-2"?><p>\xa3\xf3d\xbc</p>',
             "Łódź",

@@ -3,14 +3,10 @@ file line it comes from.
 
 1. **Decode**: a byte-order mark, else UTF-8, else the charset the page declares
    (``<meta charset>``, ``http-equiv``, ``<?xml encoding?>``), else Windows-1252.
-2. **Parse** with the standard library's ``html.parser`` into a small tree, closing what
-   HTML leaves implied (``<p>``, ``<li>``, ``<td>``, ...). Each text node keeps the line it
-   starts on, so every character of the display text maps to its line, however long the
-   file (lxml parses faster, but libxml2 stops counting HTML lines at 65,535). The work
-   is linear in the input: nesting deeper than ``MAX_DEPTH`` is flattened, and markup left
-   open at the end of the file (``<!--``, ``</ ``, ``<a href="``) is dropped, as a browser
-   drops it, instead of going through html.parser's end-of-input pass, which is quadratic
-   before CPython 3.11.13 / 3.12.11 / 3.13.4 (117 KB of ``</ `` took 1.7 s).
+2. **Parse** with the standard library's ``html.parser`` into a small tree
+   (``index.loaders.html_tree``), in work linear in the input. Each text node keeps the
+   line it starts on, so every character of the display text maps to its line, however
+   long the file (lxml parses faster, but libxml2 stops counting HTML lines at 65,535).
 3. **Main content**: ``main``/``[role=main]``, or the only ``article``, when there is one;
    else the body. Never shown: scripts, styles, forms' controls, ``nav``, page-level
    ``header``/``footer``, ``aside`` (admonitions aside), navigation/banner/search roles,
@@ -38,56 +34,14 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from html.parser import HTMLParser
 
 from index.loaders.common import Unreadable, decode
+from index.loaders.html_tree import BLOCK, HEADINGS, PRE, Element, parse
 from index.models import Block, BlockKind, Document
 
-MAX_DEPTH = 128  # deeper elements are flattened into their ancestor (browsers stop at 512)
-
-_VOID = frozenset(
-    "area base br col embed hr img input keygen link meta param source track wbr".split()
-)
-# elements whose content is never shown (the title is read apart)
-_HIDDEN = frozenset(
-    "head title script style template noscript svg iframe object embed canvas audio video "
-    "select datalist option button textarea input dialog frameset".split()
-)
-_HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
-_LISTS = frozenset(("ul", "ol", "menu", "dir"))
-_PRE = frozenset(("pre", "listing", "xmp", "plaintext"))
-_BLOCK = frozenset(
-    "address article aside blockquote body caption center details dd dialog dir div dl dt "
-    "fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend "
-    "li listing main menu nav ol p plaintext pre section summary table tbody td tfoot th "
-    "thead tr ul xmp".split()
-)
 _MONOSPACE = frozenset(("tt", "code", "kbd", "samp", "pre"))
 _SECTIONING = frozenset(("article", "section", "main", "aside", "nav", "blockquote"))
-# an open <p> is closed by these start tags
-_CLOSES_P = _BLOCK - {"body", "html", "caption", "td", "th", "tr", "tbody", "thead", "tfoot"}
-_TABLE_SCOPE = frozenset(("table", "html", "template"))
-_SCOPE = frozenset(("td", "th", "caption", "button", "object", "template", "html")) | _TABLE_SCOPE
-# where the search for an open element to close stops, by the tag being closed
-_STOPS: dict[str, frozenset[str]] = {
-    "li": _SCOPE | _LISTS,
-    "dt": _SCOPE | {"dl"},
-    "dd": _SCOPE | {"dl"},
-    "td": _TABLE_SCOPE | {"tr"},
-    "th": _TABLE_SCOPE | {"tr"},
-    "tr": _TABLE_SCOPE | {"thead", "tbody", "tfoot"},
-    "thead": _TABLE_SCOPE,
-    "tbody": _TABLE_SCOPE,
-    "tfoot": _TABLE_SCOPE,
-    "table": frozenset(("html",)),
-}
-# start tags that close an open element of their kind (an <li> the <li> before it, ...)
-_SIBLINGS = _HEADINGS | {"li", "dt", "dd", "td", "th", "tr", "thead", "tbody", "tfoot"}
-_HEAD = frozenset("title meta link style script base noscript template".split())
-_KEPT_ATTRS = frozenset(("class", "id", "role", "href", "colspan", "hidden", "style"))
-
 _CHROME_ROLES = frozenset(
     "navigation banner contentinfo search complementary menu menubar toolbar tablist "
     "dialog alertdialog".split()
@@ -178,7 +132,7 @@ def _declared(data: bytes) -> str | None:
 
 def load_html(source: str, text: str) -> Document:
     """A Document of the page's main content (see the module's docstring)."""
-    tree = _parse(text)
+    tree = parse(text)
     root, semantic = _content_root(tree.body)
     pending = _Renderer(chrome=True).render(root)
     pending = _drop_page_chrome(pending, header_zone=not semantic)
@@ -198,210 +152,14 @@ def load_html(source: str, text: str) -> Document:
     return _document(source, pending, metadata)
 
 
-# --- the tree -------------------------------------------------------------------------
-
-
-class _Element:
-    """An element of the parsed page; ``text_len``/``link_len`` count the non-blank
-    characters of its shown text, and of the part of it inside links."""
-
-    __slots__ = ("tag", "attrs", "line", "children", "text_len", "link_len")
-
-    def __init__(self, tag: str, attrs: dict[str, str], line: int) -> None:
-        self.tag = tag
-        self.attrs = attrs
-        self.line = line
-        self.children: list[_Element | tuple[str, int]] = []
-        self.text_len = 0
-        self.link_len = 0
-
-    def elements(self) -> list[_Element]:
-        return [c for c in self.children if isinstance(c, _Element)]
-
-
-@dataclass
-class _Tree:
-    body: _Element
-    title: tuple[str, int] | None
-    meta: dict[str, str]
-
-
-def _parse(text: str) -> _Tree:
-    builder = _TreeBuilder()
-    builder.feed(text)
-    # What is left unparsed is markup open at the end of the file (a comment, a tag, a
-    # script with no end): a browser shows none of it, and html.parser's end-of-input
-    # pass over it is quadratic on older Pythons. Text waiting for an entity's end is kept.
-    if builder.rawdata.startswith("<") or builder.cdata_elem:
-        builder.rawdata = ""
-        builder.clear_cdata_mode()
-    builder.close()
-    while len(builder.stack) > 1:
-        builder.pop()
-    title = None
-    if builder.title_parts:
-        words = " ".join(" ".join(t for t, _ in builder.title_parts).split())
-        if words:
-            title = (words, builder.title_parts[0][1])
-    return _Tree(builder.root, title, builder.meta)
-
-
-class _TreeBuilder(HTMLParser):
-    """Builds the ``_Element`` tree from html.parser's events, closing implied elements."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = _Element("body", {}, 1)
-        self.stack: list[_Element] = [self.root]
-        self.open: dict[str, int] = {}
-        self.hidden = 0  # open elements whose content is not kept
-        self.links = 0  # open <a href> elements
-        self.title: _Element | None = None
-        self.title_parts: list[tuple[str, int]] = []
-        self.meta: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("html", "body"):
-            return  # the root stands for both
-        open_ = self.open
-        if open_.get("head") and tag not in _HEAD:
-            self._close("head", _SCOPE)
-        if open_.get("p") and tag in _CLOSES_P:
-            self._close("p", _SCOPE)
-        if tag in _SIBLINGS:
-            self._close_sibling(tag)
-        line = self.lineno  # html.parser's position: the line the tag starts on
-        stack = self.stack
-        if tag in _VOID:
-            if tag == "meta":
-                self._meta(attrs)
-            elif (tag == "br" or tag == "hr") and not self.hidden:
-                stack[-1].children.append(_Element(tag, {}, line))
-            return
-        if len(stack) > MAX_DEPTH:
-            return
-        el = _Element(tag, {k: v or "" for k, v in attrs if k in _KEPT_ATTRS} if attrs else {}, line)
-        if tag in _HIDDEN:
-            if tag == "title" and self.title is None and not open_.get("svg"):
-                self.title = el
-            self.hidden += 1
-        elif not self.hidden:
-            stack[-1].children.append(el)
-            if tag == "a" and "href" in el.attrs:
-                self.links += 1
-        stack.append(el)
-        open_[tag] = open_.get(tag, 0) + 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID:  # XHTML's <div/>
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.stack[-1].tag == tag and len(self.stack) > 1:
-            self.pop()  # the usual case: the element just opened
-            return
-        if tag in _HEADINGS:
-            for i in range(len(self.stack) - 1, 0, -1):
-                found = self.stack[i].tag
-                if found in _HEADINGS:
-                    self._pop_to(i)
-                    return
-                if found in _SCOPE or found in _BLOCK:
-                    return
-            return
-        if tag == "br":  # </br> is a <br>
-            self.handle_starttag("br", [])
-            return
-        if not self.open.get(tag):
-            return
-        if tag in _STOPS:
-            stops = _STOPS[tag]
-        elif tag in _BLOCK:
-            stops = _SCOPE
-        else:  # an inline end tag never closes a block opened after it
-            stops = _SCOPE | _BLOCK
-        self._close(tag, stops)
-
-    def handle_data(self, data: str) -> None:
-        if self.hidden:
-            if self.title is not None and self.stack[-1] is self.title:
-                self.title_parts.append((data, self.getpos()[0]))
-            return
-        shown = len(data.strip())
-        if shown and self.open.get("head"):
-            self._close("head", _SCOPE)
-        el = self.stack[-1]
-        el.children.append((data, self.lineno))
-        if shown:
-            el.text_len += shown
-            if self.links:
-                el.link_len += shown
-
-    def _meta(self, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        name = values.get("name", "").lower()
-        content = " ".join(values.get("content", "").split())
-        if name in ("description", "keywords") and content:
-            self.meta.setdefault(name, content)
-
-    def _close_sibling(self, tag: str) -> None:
-        """Close the element a start tag ends: an ``li`` the next ``li``, ..."""
-        if tag == "li":
-            self._close("li", _STOPS["li"])
-        elif tag in ("dt", "dd"):
-            if not self._close("dt", _STOPS["dt"]):
-                self._close("dd", _STOPS["dd"])
-        elif tag in ("td", "th"):
-            if not self._close("td", _STOPS["td"]):
-                self._close("th", _STOPS["th"])
-        elif tag == "tr":
-            self._close("tr", _STOPS["tr"])
-        elif tag in ("thead", "tbody", "tfoot"):
-            for section in ("thead", "tbody", "tfoot"):
-                self._close(section, _TABLE_SCOPE)
-        elif tag in _HEADINGS and self.stack[-1].tag in _HEADINGS:
-            self.pop()
-
-    def _close(self, tag: str, stops: frozenset[str]) -> bool:
-        """Close the nearest open ``tag`` and everything inside it, unless one of
-        ``stops`` comes first."""
-        if not self.open.get(tag):
-            return False
-        for i in range(len(self.stack) - 1, 0, -1):
-            found = self.stack[i].tag
-            if found == tag:
-                self._pop_to(i)
-                return True
-            if found in stops:
-                return False
-        return False
-
-    def _pop_to(self, index: int) -> None:
-        while len(self.stack) > index:
-            self.pop()
-
-    def pop(self) -> None:
-        el = self.stack.pop()
-        self.open[el.tag] -= 1
-        if el.tag in _HIDDEN:
-            self.hidden -= 1
-        elif not self.hidden:
-            parent = self.stack[-1]
-            parent.text_len += el.text_len
-            parent.link_len += el.link_len
-            if el.tag == "a" and "href" in el.attrs:
-                self.links -= 1
-
-
 # --- choosing what is shown -----------------------------------------------------------
 
 
-def _content_root(body: _Element) -> tuple[_Element, bool]:
+def _content_root(body: Element) -> tuple[Element, bool]:
     """The page's ``main`` (or ``[role=main]``, or its only ``article``) and True, else
     the body and False."""
-    mains: list[_Element] = []
-    articles: list[_Element] = []
+    mains: list[Element] = []
+    articles: list[Element] = []
     todo = [body]
     while todo:
         el = todo.pop()
@@ -427,7 +185,7 @@ def _words(value: str) -> list[list[str]]:
     return [_CLASS_WORD.findall(_CAMEL.sub(r"\1 \2", token).lower()) for token in value.split()]
 
 
-def _chrome_name(el: _Element) -> bool:
+def _chrome_name(el: Element) -> bool:
     """Whether the element's class or id names site chrome (navigation, sidebar, ...)."""
     names = f"{el.attrs.get('class', '')} {el.attrs.get('id', '')}"
     return bool(names.strip()) and _chrome_names(names)
@@ -445,11 +203,17 @@ def _chrome_names(names: str) -> bool:
     return False
 
 
-def _is_admonition(el: _Element) -> bool:
-    return any(_ADMONITIONS.intersection(w) for w in _words(el.attrs.get("class", "")))
+def _is_admonition(el: Element) -> bool:
+    names = el.attrs.get("class", "")
+    return bool(names) and _admonition_names(names)
 
 
-def _anchor_only(el: _Element) -> bool:
+@lru_cache(maxsize=1024)
+def _admonition_names(names: str) -> bool:
+    return any(_ADMONITIONS.intersection(words) for words in _words(names))
+
+
+def _anchor_only(el: Element) -> bool:
     """A link that is a symbol pointing into the page (Sphinx's ``¶``, rustdoc's ``§``),
     or a "skip to content" link."""
     href = el.attrs.get("href", "")
@@ -461,14 +225,14 @@ def _anchor_only(el: _Element) -> bool:
     return text in _ANCHOR_SYMBOLS or not text or bool(_SKIP_LINK.match(text))
 
 
-def _hidden_by_attrs(el: _Element) -> bool:
+def _hidden_by_attrs(el: Element) -> bool:
     if "hidden" in el.attrs:
         return True
     style = el.attrs.get("style", "")
     return "none" in style and bool(re.search(r"display\s*:\s*none", style, re.I))
 
 
-def _link_dense(el: _Element) -> bool:
+def _link_dense(el: Element) -> bool:
     return el.link_len * 2 > el.text_len
 
 
@@ -548,7 +312,7 @@ class _Renderer:
         self.floor = 0  # headings inside a dd-under-a-heading go below it
         self.keep_breaks = False  # every <br> is a line break (code laid out in a table)
 
-    def render(self, root: _Element) -> list[_Pending]:
+    def render(self, root: Element) -> list[_Pending]:
         self.sections = int(root.tag != "body")  # a main or article
         self._walk(root, "paragraph")
         self._flush()
@@ -616,14 +380,14 @@ class _Renderer:
 
     # the walk
 
-    def _walk(self, el: _Element, kind: BlockKind) -> None:
+    def _walk(self, el: Element, kind: BlockKind) -> None:
         for child in el.children:
             if isinstance(child, tuple):
                 self._text(child[0], child[1], kind)
             else:
                 self._element(child, kind)
 
-    def _element(self, el: _Element, kind: BlockKind) -> None:
+    def _element(self, el: Element, kind: BlockKind) -> None:
         tag = el.tag
         if tag == "br":
             self._break_line()
@@ -633,7 +397,7 @@ class _Renderer:
             return
         if self._dropped(el):
             return
-        if tag not in _BLOCK:
+        if tag not in BLOCK:
             if tag == "a" and "href" in el.attrs:
                 self.links += 1
                 self._walk(el, kind)
@@ -649,9 +413,9 @@ class _Renderer:
         self._flush()
         sectioning = tag in _SECTIONING
         self.sections += sectioning
-        if tag in _HEADINGS:
+        if tag in HEADINGS:
             self._heading(el, int(tag[1]))
-        elif tag in _PRE:
+        elif tag in PRE:
             self._code(el)
         elif tag == "li":
             self._walk(el, "list_item")
@@ -668,13 +432,13 @@ class _Renderer:
         self.sections -= sectioning
         self._flush()
 
-    def _dropped(self, el: _Element) -> bool:
+    def _dropped(self, el: Element) -> bool:
         tag = el.tag
         if tag == "a":
             return self.chrome and _anchor_only(el)
         if _hidden_by_attrs(el):
             return True
-        if not self.chrome or tag in _HEADINGS:
+        if not self.chrome or tag in HEADINGS:
             return False
         if tag == "nav":
             return True
@@ -688,7 +452,7 @@ class _Renderer:
             return False
         return el.text_len - el.link_len < _PROSE_KEPT or _link_dense(el)
 
-    def _heading(self, el: _Element, level: int) -> None:
+    def _heading(self, el: Element, level: int) -> None:
         level = max(level, self.floor)
         self._walk_flat(el, "paragraph")
         text, anchors = self.line.take()
@@ -697,12 +461,12 @@ class _Renderer:
             self.pending.append(_Pending("heading", text, anchors, level=level))
             self.level = level
 
-    def _walk_flat(self, el: _Element, kind: BlockKind) -> None:
+    def _walk_flat(self, el: Element, kind: BlockKind) -> None:
         flat, self.flat = self.flat, True
         self._walk(el, kind)
         self.flat = flat
 
-    def _render_flat(self, el: _Element) -> tuple[str, list[tuple[int, int]], int]:
+    def _render_flat(self, el: Element) -> tuple[str, list[tuple[int, int]], int]:
         """An element's text on one line: ``(text, anchors, link characters)``."""
         outer, self.line = self.line, _Line()
         self._walk_flat(el, "paragraph")
@@ -711,10 +475,10 @@ class _Renderer:
         self.line = outer
         return text, anchors, links
 
-    def _code(self, el: _Element) -> None:
+    def _code(self, el: Element) -> None:
         """A ``pre``: its lines as they stand, each anchored to its own line."""
         lines: list[tuple[list[str], int]] = [([], el.line)]
-        todo: list[_Element | tuple[str, int]] = list(reversed(el.children))
+        todo: list[Element | tuple[str, int]] = list(reversed(el.children))
         while todo:
             node = todo.pop()
             if isinstance(node, tuple):
@@ -748,7 +512,7 @@ class _Renderer:
             offset += len(text) + 1
         self.pending.append(_Pending("code", "\n".join(t for t, _ in texts), anchors))
 
-    def _definitions(self, el: _Element, kind: BlockKind) -> None:
+    def _definitions(self, el: Element, kind: BlockKind) -> None:
         items = [c for c in _dl_items(el) if c.tag in ("dt", "dd")]
         if all(_is_plain(c) for c in items if c.tag == "dd"):
             self._plain_definitions(items)
@@ -770,7 +534,7 @@ class _Renderer:
         self.pending.append(_Pending("scope", "", [], level=base))
         self.level = base
 
-    def _plain_definitions(self, items: list[_Element]) -> None:
+    def _plain_definitions(self, items: list[Element]) -> None:
         """``term: definition`` list items (several terms joined by commas)."""
         terms: list[tuple[str, list[tuple[int, int]], int]] = []
         defs: list[tuple[str, list[tuple[int, int]], int]] = []
@@ -815,7 +579,7 @@ class _Renderer:
         if parts:
             self.pending.append(_Pending(kind, "".join(parts), anchors, links=links))
 
-    def _table(self, el: _Element, kind: BlockKind) -> None:
+    def _table(self, el: Element, kind: BlockKind) -> None:
         rows = _rows(el)
         for caption in (c for c in el.elements() if c.tag == "caption"):
             self._walk(caption, kind)
@@ -846,7 +610,7 @@ class _Renderer:
         for row in body:
             self._table_row(row, headers)
 
-    def _table_row(self, row: list[_Element], headers: list[str]) -> None:
+    def _table_row(self, row: list[Element], headers: list[str]) -> None:
         pieces: list[tuple[str, list[tuple[int, int]], int]] = []
         glue: list[str] = []
         column = 0
@@ -869,7 +633,7 @@ class _Renderer:
             glue = [": "] + [", "] * (len(pieces) - 2) if len(pieces) > 1 else []
         self._put_joined("table_row", pieces, glue)
 
-    def _code_cell(self, cell: _Element) -> None:
+    def _code_cell(self, cell: Element) -> None:
         """A table holding only lines of monospace text (a code sample laid out)."""
         self._flush()
         self.keep_breaks = True
@@ -887,14 +651,14 @@ class _Renderer:
         self._put_code(texts)
 
 
-def _colspan(cell: _Element) -> int:
+def _colspan(cell: Element) -> int:
     value = cell.attrs.get("colspan", "1").strip()
     return min(int(value), 100) if value.isdigit() and value != "0" else 1
 
 
-def _rows(table: _Element) -> list[tuple[bool, list[_Element]]]:
+def _rows(table: Element) -> list[tuple[bool, list[Element]]]:
     """The table's rows as ``(in thead, cells)``, nested tables left out."""
-    rows: list[tuple[bool, list[_Element]]] = []
+    rows: list[tuple[bool, list[Element]]] = []
     for child in table.elements():
         if child.tag in ("thead", "tbody", "tfoot"):
             for row in child.elements():
@@ -905,12 +669,12 @@ def _rows(table: _Element) -> list[tuple[bool, list[_Element]]]:
     return rows
 
 
-def _cells(row: _Element) -> list[_Element]:
+def _cells(row: Element) -> list[Element]:
     return [c for c in row.elements() if c.tag in ("td", "th")]
 
 
-def _dl_items(dl: _Element) -> list[_Element]:
-    items: list[_Element] = []
+def _dl_items(dl: Element) -> list[Element]:
+    items: list[Element] = []
     for child in dl.elements():
         if child.tag == "div":  # HTML5 lets a div group a dt with its dd
             items.extend(c for c in child.elements() if c.tag in ("dt", "dd"))
@@ -919,32 +683,32 @@ def _dl_items(dl: _Element) -> list[_Element]:
     return items
 
 
-def _block_descendants(el: _Element, enough: int) -> list[_Element]:
+def _block_descendants(el: Element, enough: int) -> list[Element]:
     """Up to ``enough`` block elements under ``el`` (stops early: this runs per cell)."""
-    found: list[_Element] = []
+    found: list[Element] = []
     todo = list(reversed(el.elements()))
     while todo and len(found) < enough:
         node = todo.pop()
-        if node.tag in _BLOCK and node.tag not in ("br", "hr"):
+        if node.tag in BLOCK and node.tag not in ("br", "hr"):
             found.append(node)
         todo.extend(reversed(node.elements()))
     return found
 
 
-def _is_plain(dd: _Element) -> bool:
+def _is_plain(dd: Element) -> bool:
     """A definition of inline text, or of one paragraph."""
     blocks = _block_descendants(dd, 2)
     return not blocks or (len(blocks) == 1 and blocks[0].tag == "p")
 
 
-def _has_layout(cell: _Element) -> bool:
-    return any(b.tag == "table" or b.tag in _HEADINGS for b in _block_descendants(cell, 1000))
+def _has_layout(cell: Element) -> bool:
+    return any(b.tag == "table" or b.tag in HEADINGS for b in _block_descendants(cell, 1000))
 
 
-def _is_monospace(cell: _Element) -> bool:
+def _is_monospace(cell: Element) -> bool:
     """Whether all the cell's text sits in ``tt``/``code``/``pre`` and it has lines."""
     lines = False
-    todo: list[tuple[_Element, bool]] = [(cell, False)]
+    todo: list[tuple[Element, bool]] = [(cell, False)]
     while todo:
         el, mono = todo.pop()
         mono = mono or el.tag in _MONOSPACE
