@@ -436,3 +436,22 @@ def test_hostile_pages_load_or_skip_with_a_reason_in_linear_work(
         else:
             assert doc.text.startswith("\ufffd \ufffd &nosuch; & \ufffd &")
     assert end_passes and all("<" not in rest for rest in end_passes)
+
+
+def test_the_work_bound_is_checked_while_a_page_is_parsed_and_rendered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page goes to html.parser by pieces of doubling size (1 MB, 2 MB, ...) with the
+    per-file bound checked between them, and again every 256 blocks."""
+    from index.loaders import html_tree
+
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setattr(html_tree, "check_work", lambda chars=0: calls.append(("parse", chars)))
+    monkeypatch.setattr(html_loader, "check_work", lambda chars=0: calls.append(("render", chars)))
+    paragraph = " ".join(["word"] * 200)  # 999 characters
+    page = f"<p>{paragraph}</p>\n" * 3_200  # 3.2 MB, 3,200 blocks
+    doc = html_loader.load("page.html", page.encode())
+    assert len(doc.blocks) == 3_200
+    assert [c for c in calls if c[0] == "parse"] == [("parse", 0)] * 3  # 1 + 2 + 0.2 MB
+    renders = [chars for kind, chars in calls if kind == "render"]
+    assert renders == [n * 256 * 999 for n in range(1, 3_200 // 256 + 1)]

@@ -36,7 +36,7 @@ import codecs
 import re
 from functools import lru_cache
 
-from index.loaders.common import Unreadable, decode
+from index.loaders.common import Unreadable, check_work, decode_text
 from index.loaders.html_tree import BLOCK, HEADINGS, PRE, Element, parse
 from index.models import Block, BlockKind, Document
 
@@ -82,6 +82,8 @@ _WORD = re.compile(r"\w+")
 _CLASS_WORD = re.compile(r"[a-z]+")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 _CHARSET = re.compile(rb"""<meta[^>]{0,400}?charset\s*=\s*["']?\s*([-\w.:]+)""", re.I)
+# UTF-32's marks start like UTF-16's: these cover every byte-order mark decode_text reads
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]{0,200}?encoding\s*=\s*["']([-\w.:]+)""")
 
 
@@ -93,22 +95,10 @@ def load(source: str, data: bytes) -> Document:
 
 
 def decode_html(data: bytes) -> str:
-    """The page's text with ``\\n`` line ends, or Unreadable when it is binary or empty."""
-    text: str | None = None
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
-        if data.startswith(bom):
-            text = data.decode(encoding, errors="replace")
-            break
-    else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = _declared(data)
-    if text is None or "\x00" in text[:8192]:
-        text = decode(data)
-        if text is None:
-            raise Unreadable("binary or undecodable (not UTF-8 or Windows-1252 text)")
+    """The page's text with ``\n`` line ends, or Unreadable when it is binary or empty."""
+    text = _declared(data)
+    if text is None:
+        return decode_text(data)  # a byte-order mark, UTF-8, else Windows-1252
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise Unreadable("empty")
@@ -116,7 +106,15 @@ def decode_html(data: bytes) -> str:
 
 
 def _declared(data: bytes) -> str | None:
-    """The text in the charset the page declares, when it declares one Python knows."""
+    """The text in the charset the page declares, for bytes that are not UTF-8 and carry
+    no byte-order mark, when the declaration names a codec Python knows."""
+    if data.startswith(_BOMS) or b"\x00" in data[:8192]:
+        return None
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
     head = data[:4096]
     found = _XML_ENCODING.search(head) or _CHARSET.search(head)
     if not found:
@@ -311,6 +309,7 @@ class _Renderer:
         self.level = 0  # the level of the last heading
         self.floor = 0  # headings inside a dd-under-a-heading go below it
         self.keep_breaks = False  # every <br> is a line break (code laid out in a table)
+        self.chars = 0  # characters of text in the blocks so far
 
     def render(self, root: Element) -> list[_Pending]:
         self.sections = int(root.tag != "body")  # a main or article
@@ -367,10 +366,16 @@ class _Renderer:
         if line.length:
             text, anchors = line.take()
             if text:
-                self.pending.append(_Pending(line.kind, text, anchors, links=line.links))
+                self._add(_Pending(line.kind, text, anchors, links=line.links))
             self.line = _Line()
         else:
             line.space = False
+
+    def _add(self, block: _Pending) -> None:
+        self.pending.append(block)
+        self.chars += len(block.text)
+        if len(self.pending) % 256 == 0:
+            check_work(self.chars)  # the per-file bound on characters and time
 
     def _separate(self) -> None:
         if self.flat:
@@ -458,7 +463,7 @@ class _Renderer:
         text, anchors = self.line.take()
         self.line = _Line()
         if text:
-            self.pending.append(_Pending("heading", text, anchors, level=level))
+            self._add(_Pending("heading", text, anchors, level=level))
             self.level = level
 
     def _walk_flat(self, el: Element, kind: BlockKind) -> None:
@@ -510,7 +515,7 @@ class _Renderer:
             if not anchors or anchors[-1][1] != line:
                 anchors.append((offset, line))
             offset += len(text) + 1
-        self.pending.append(_Pending("code", "\n".join(t for t, _ in texts), anchors))
+        self._add(_Pending("code", "\n".join(t for t, _ in texts), anchors))
 
     def _definitions(self, el: Element, kind: BlockKind) -> None:
         items = [c for c in _dl_items(el) if c.tag in ("dt", "dd")]
@@ -524,14 +529,14 @@ class _Renderer:
             if item.tag == "dt":
                 text, anchors, _ = self._render_flat(item)
                 if text:
-                    self.pending.append(_Pending("heading", text, anchors, level=base + 1))
+                    self._add(_Pending("heading", text, anchors, level=base + 1))
                     self.level = base + 1
             else:
                 floor, self.floor = self.floor, base + 2
                 self._walk(item, kind)
                 self._flush()
                 self.floor = floor
-        self.pending.append(_Pending("scope", "", [], level=base))
+        self._add(_Pending("scope", "", [], level=base))
         self.level = base
 
     def _plain_definitions(self, items: list[Element]) -> None:
@@ -577,7 +582,7 @@ class _Renderer:
             offset += len(text)
             links += piece_links
         if parts:
-            self.pending.append(_Pending(kind, "".join(parts), anchors, links=links))
+            self._add(_Pending(kind, "".join(parts), anchors, links=links))
 
     def _table(self, el: Element, kind: BlockKind) -> None:
         rows = _rows(el)

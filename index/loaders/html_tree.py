@@ -16,6 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from index.loaders.common import check_work
+
+_FEED = 1 << 20  # characters given to html.parser first (then twice as many, ...)
 MAX_DEPTH = 128  # deeper elements are flattened into their ancestor (browsers stop at 512)
 
 _VOID = frozenset(
@@ -85,7 +88,15 @@ class Tree:
 def parse(text: str) -> Tree:
     """The page's tree: its body (the root stands for html and body), title and meta."""
     builder = _TreeBuilder()
-    builder.feed(text)
+    # The page goes in by pieces of doubling size, so that the per-file time bound is
+    # checked between them, while the work stays linear: a construct still open at the
+    # end of a piece is parsed again with the next, which is at most twice as long.
+    start, size = 0, _FEED
+    while start < len(text):
+        builder.feed(text[start : start + size])
+        start += size
+        size *= 2
+        check_work()
     # What is left unparsed is markup open at the end of the file (a comment, a tag, a
     # script with no end): a browser shows none of it, and html.parser's end-of-input
     # pass over it is quadratic on older Pythons. Text waiting for an entity's end is kept.
