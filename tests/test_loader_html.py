@@ -306,6 +306,18 @@ def test_tables_by_row() -> None:
     ]
 
 
+def test_line_number_gutters_are_not_code() -> None:
+    """Pygments' table of line numbers beside the code, and its inline numbers."""
+    assert _page(
+        '<table class="highlighttable"><tr><td class="linenos"><div class="linenodiv"><pre>1\n'
+        '2</pre></div></td><td class="code"><div class="highlight"><pre>import os\n'
+        "print(os.sep)\n</pre></div></td></tr></table>"
+    ) == [("code", "import os\nprint(os.sep)", (), 2, 3)]
+    assert _page(
+        '<pre><span class="linenos">1</span>x = 1\n<span class="linenos">2</span>y = 2</pre>'
+    ) == [("code", "x = 1\ny = 2", (), 1, 2)]
+
+
 def test_nested_list_items_are_blocks_of_their_own() -> None:
     assert _page(
         "<ul>\n<li>one\n<ul><li>one.a</li><li>one.b</li></ul>\nafter</li>\n<li>two</li>\n</ul>"

@@ -69,6 +69,9 @@ _ADMONITIONS = frozenset(
     "admonition note notice warning tip hint caution important attention danger error "
     "callout alert".split()
 )
+_LINE_NUMBERS = frozenset(
+    "linenos lineno linenodiv gutter line-numbers-rows hljs-ln-numbers".split()
+)
 _ANCHOR_SYMBOLS = frozenset(("¶", "§", "#", "🔗", "⚓", "↩", "↑"))
 _SKIP_LINK = re.compile(r"\s*skip\s+(to|navigation|nav\b|over|main|content)", re.I)
 _BOILERPLATE = re.compile(
@@ -202,13 +205,20 @@ def _chrome_names(names: str) -> bool:
 
 
 def _is_admonition(el: Element) -> bool:
-    names = el.attrs.get("class", "")
-    return bool(names) and _admonition_names(names)
+    names = el.attrs.get("class")
+    return bool(names) and not _ADMONITIONS.isdisjoint(_class_words(names))
 
 
-@lru_cache(maxsize=1024)
-def _admonition_names(names: str) -> bool:
-    return any(_ADMONITIONS.intersection(words) for words in _words(names))
+def _is_line_numbers(el: Element) -> bool:
+    """A code block's gutter of line numbers (Pygments, Rouge, highlight.js)."""
+    names = el.attrs.get("class")
+    return bool(names) and not _LINE_NUMBERS.isdisjoint(_class_words(names))
+
+
+@lru_cache(maxsize=4096)
+def _class_words(names: str) -> frozenset[str]:
+    """The words of a class attribute, and its whole tokens."""
+    return frozenset(w for words in _words(names) for w in words) | set(names.lower().split())
 
 
 def _anchor_only(el: Element) -> bool:
@@ -441,7 +451,7 @@ class _Renderer:
         tag = el.tag
         if tag == "a":
             return self.chrome and _anchor_only(el)
-        if _hidden_by_attrs(el):
+        if _hidden_by_attrs(el) or _is_line_numbers(el):
             return True
         if not self.chrome or tag in HEADINGS:
             return False
@@ -707,7 +717,11 @@ def _is_plain(dd: Element) -> bool:
 
 
 def _has_layout(cell: Element) -> bool:
-    return any(b.tag == "table" or b.tag in HEADINGS for b in _block_descendants(cell, 1000))
+    """Whether a cell holds a table, a heading or code: the table is layout."""
+    return any(
+        b.tag == "table" or b.tag in HEADINGS or b.tag in PRE
+        for b in _block_descendants(cell, 1000)
+    )
 
 
 def _is_monospace(cell: Element) -> bool:
