@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from index.errors import NoDocumentsError
-from index.loaders import docx, html, markdown, pdf, rst, text
+from index.loaders import asciidoc, docx, html, markdown, mdx, pdf, rst, text
 from index.loaders.common import (
     Skipped,
     Unreadable,
@@ -72,6 +72,9 @@ LOADERS: dict[str, Loader] = {
     ".txt": text.load,
     ".md": markdown.load,
     ".markdown": markdown.load,
+    ".mdx": mdx.load,
+    ".adoc": asciidoc.load,
+    ".asciidoc": asciidoc.load,
     ".html": html.load,
     ".htm": html.load,
     ".xhtml": html.load,

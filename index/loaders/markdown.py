@@ -1,11 +1,569 @@
-"""Markdown: read as text, with ``#`` headings as the heading path."""
+"""Markdown: the page as a person reads it, every character anchored to its source line.
+
+markdown-it-py parses the file (its block tokens carry source line maps); the display text
+keeps what the rendered page shows: inline markup, link targets, image URLs, HTML tags and
+entities, list bullets and table pipes are left out, code keeps its line breaks and
+indentation, and a blank line separates blocks. Each block is typed (see
+``index.models.Block``) and carries its heading path.
+
+Before parsing, what is not Markdown is blanked out line for line, so every line number
+stays the file's own: YAML (``---``) or TOML (``+++``) front matter, which becomes the
+document's ``metadata`` and, through its ``title``, the root of every heading path; and
+Hugo shortcodes (``{{< tabs >}}``, ``{{% note %}}``, ``{{< relref "..." >}}``), whose
+content stays. ``index.loaders.mdx`` blanks MDX's ESM and JSX the same way.
+"""
 
 from __future__ import annotations
 
+import datetime
+import html
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from index.loaders.blocks import DocumentWriter, Segment, code_segments, text_of, trim
 from index.loaders.common import decode_text
-from index.loaders.text import load_text
-from index.models import Document
+from index.models import BlockKind, Document
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
+# Deeper nesting than this is cut by markdown-it (its content is left out), which keeps a
+# pathological file from exhausting the stack; real documents nest a handful of levels.
+MAX_NESTING = 40
+
+
+@dataclass
+class Prepared:
+    """A file's text ready for markdown-it: same lines, non-Markdown parts blanked.
+
+    ``quotes`` are 0-based inclusive line ranges whose paragraphs are admonitions (Hugo
+    ``{{% note %}}``, MDX ``<Note>``); ``labels`` are ``(line, text)`` pieces of display
+    text that no Markdown token carries (a Hugo tab's name).
+    """
+
+    lines: list[str]
+    quotes: list[tuple[int, int]] = field(default_factory=list)
+    labels: list[tuple[int, str]] = field(default_factory=list)
+
+
+Preparer = Callable[[Prepared, list[bool]], None]
+
+# Hugo shortcodes and MDX components that stand for an admonition (their content is a quote)
+ADMONITIONS = frozenset(
+    "note warning tip info caution danger important hint callout alert admonition notice "
+    "attention".split()
+)
 
 
 def load(source: str, data: bytes) -> Document:
-    return load_text(source, decode_text(data), markdown=True)
+    return markdown_document(source, decode_text(data))
+
+
+def markdown_document(
+    source: str, text: str, *, kind: str = "markdown", prepare: Preparer | None = None
+) -> Document:
+    """A Document from Markdown text; ``prepare`` blanks what is not Markdown (Hugo
+    shortcodes by default; ``index.loaders.mdx`` passes its own for ESM and JSX)."""
+    prepared = Prepared(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    metadata, title_line = front_matter(prepared.lines)
+    fenced = fenced_lines(prepared.lines)
+    (prepare or strip_shortcodes)(prepared, fenced)
+    tokens = _parser(kind == "mdx").parse("\n".join(prepared.lines))
+    title = metadata.get("title", "").strip()
+    writer = _Writer(prepared)
+    writer.walk(tokens, (title, title_line) if title else None)
+    return writer.document(source, kind, metadata)
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+_PARSERS: dict[bool, MarkdownIt] = {}
+
+
+def _parser(mdx: bool) -> MarkdownIt:
+    """markdown-it with tables, strikethrough, ``!!!`` admonitions and definition lists,
+    built once per flavour. Imported here, not at the top, so that answering from a saved
+    index never imports it. MDX has no indented code and no HTML (its tags are JSX)."""
+    parser = _PARSERS.get(mdx)
+    if parser is None:
+        from markdown_it import MarkdownIt
+        from mdit_py_plugins.admon import admon_plugin
+        from mdit_py_plugins.deflist import deflist_plugin
+
+        parser = MarkdownIt("commonmark", {"html": not mdx, "maxNesting": MAX_NESTING})
+        parser.enable(["table", "strikethrough"]).use(admon_plugin).use(deflist_plugin)
+        if mdx:
+            parser.disable("code")
+        _PARSERS[mdx] = parser
+    return parser
+
+
+# --- before parsing: front matter, fences, shortcodes ----------------------------------------
+
+_FM_DELIMITERS = {"---": ("---", "..."), "+++": ("+++",)}
+_KEY_LINE = re.compile(r"[\w.-]+\s*[:=]")
+
+
+def front_matter(lines: list[str]) -> tuple[dict[str, str], int]:
+    """Read and blank the YAML (``---``) or TOML (``+++``) front matter at the top of
+    ``lines``; returns its fields as strings and the 0-based line of its ``title``."""
+    opener = lines[0].rstrip() if lines else ""
+    closers = _FM_DELIMITERS.get(opener)
+    if closers is None:
+        return {}, 0
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in closers), None)
+    if end is None:
+        return {}, 0
+    body = "\n".join(lines[1:end])
+    try:
+        data = tomllib.loads(body) if opener == "+++" else yaml.load(body, Loader=_YamlLoader)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError):
+        data = None
+    if not isinstance(data, dict) and not _KEY_LINE.match(body.lstrip()):
+        return {}, 0  # "---" was a thematic break, not front matter
+    metadata: dict[str, str] = {}
+    if isinstance(data, dict):  # invalid but keyed front matter is still never text
+        _flatten(data, "", metadata)
+    key = re.compile(r"title\s*[:=]")
+    title_line = next((i for i in range(1, end) if key.match(lines[i])), 1)
+    for i in range(end + 1):
+        lines[i] = ""
+    return metadata, title_line
+
+
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _flatten(value: Any, key: str, out: dict[str, str]) -> None:
+    """Front matter as flat strings: nested keys dotted (``menu.docs.weight``), lists
+    joined with ", "."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(v, f"{key}.{k}" if key else str(k), out)
+    elif key:
+        out[key] = _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_scalar(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_scalar(v)}" for k, v in value.items())
+    return str(value)
+
+
+_FENCE = re.compile(r"(?:[ \t]*>)*[ \t]*(`{3,}|~{3,})(.*)")
+
+
+def fenced_lines(lines: list[str]) -> list[bool]:
+    """Which lines belong to a fenced code block (its fences included), found the way
+    markdown-it finds them, so that nothing inside a fence is taken for a shortcode, JSX
+    or ESM. (Indentation is not checked: a fence inside a list item counts too.)"""
+    inside = [False] * len(lines)
+    fence = ""
+    for i, line in enumerate(lines):
+        if not fence and "```" not in line and "~~~" not in line:
+            continue
+        m = _FENCE.match(line)
+        if fence:
+            inside[i] = True
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                if not m.group(2).strip():
+                    fence = ""
+        elif m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+            fence = m.group(1)
+            inside[i] = True
+    return inside
+
+
+_SHORTCODE = re.compile(
+    r"\{\{(?P<d>[<%])-?\s*(?P<close>/)?\s*(?P<name>[\w./-]*)(?P<args>.*?)-?\s*[>%]\}\}",
+    re.DOTALL,
+)
+_ARG = re.compile(r"""(?:([\w-]+)\s*=\s*)?(?:"([^"]*)"|'([^']*)'|`([^`]*)`|([^\s"'`]+))""")
+
+
+def strip_shortcodes(prepared: Prepared, fenced: list[bool]) -> None:
+    """Blank Hugo shortcodes outside code fences, keeping what they wrap; an admonition
+    shortcode (``{{% note %}}``...``{{% /warning %}}``: any admonition's closer ends the
+    innermost one) marks its lines as a quote, and a tab's name becomes a label."""
+    lines = prepared.lines
+    if not any("{{" in line for line in lines):
+        return
+    open_admonitions: list[int] = []
+    tab_names: dict[str, str] = {}
+    tab_order: list[str] = []
+    tab_count = 0
+    i = 0
+    while i < len(lines):
+        if fenced[i] or "{{" not in lines[i]:
+            i += 1
+            continue
+        # a shortcode's arguments may run over a few lines
+        last = i
+        while (
+            last + 1 < len(lines)
+            and last - i < 20
+            and not fenced[last + 1]
+            and _unclosed(lines[i : last + 1])
+        ):
+            last += 1
+        joined = "\n".join(lines[i : last + 1])
+        for m in _SHORTCODE.finditer(joined):
+            line = i + joined.count("\n", 0, m.start())
+            name = m.group("name").lower()
+            if name in ADMONITIONS:
+                if m.group("close"):
+                    if open_admonitions:
+                        prepared.quotes.append((open_admonitions.pop(), line))
+                else:
+                    open_admonitions.append(line)
+            elif name == "tabs" and not m.group("close"):
+                tab_names, tab_order = _tabs(m.group("args"))
+                tab_count = 0
+            elif name == "tab" and not m.group("close"):
+                label = _tab_label(m.group("args"), tab_names, tab_order, tab_count)
+                tab_count += 1
+                if label:
+                    prepared.labels.append((line, label))
+        if "{{" in joined:
+            stripped = _SHORTCODE.sub(_blank_shortcode, joined)
+            pieces = stripped.split("\n")
+            lines[i : last + 1] = [p if p.strip() else "" for p in pieces]
+        i = last + 1
+    for start in open_admonitions:
+        prepared.quotes.append((start, len(lines) - 1))
+    prepared.quotes.sort()
+
+
+def _blank_shortcode(m: re.Match[str]) -> str:
+    # a link's destination ([text]({{< relref "x" >}} "title")) becomes an empty one
+    if m.string.endswith("](", 0, m.start()):
+        return "<>"
+    return "\n" * m.group().count("\n")
+
+
+def _unclosed(lines: list[str]) -> bool:
+    text = "\n".join(lines)
+    return text.count("{{") > text.count("}}")
+
+
+def _args(args: str) -> tuple[dict[str, str], list[str]]:
+    named: dict[str, str] = {}
+    positional: list[str] = []
+    for m in _ARG.finditer(args):
+        value = next((g for g in m.groups()[1:] if g is not None), "")
+        if m.group(1):
+            named[m.group(1).lower()] = value
+        else:
+            positional.append(value)
+    return named, positional
+
+
+def _tabs(args: str) -> tuple[dict[str, str], list[str]]:
+    """A tabs shortcode's tab names by tab id (``tabID1="x" tabName1="X"``), and its
+    names in order (``items="A,B"`` or the numbered names)."""
+    named, _ = _args(args)
+    by_id: dict[str, str] = {}
+    order: list[str] = []
+    for key, value in sorted(named.items()):
+        number = key.removeprefix("tabname")
+        if number != key:
+            order.append(value)
+            tab_id = named.get(f"tabid{number}")
+            if tab_id:
+                by_id[tab_id] = value
+    if "items" in named:
+        order = [item.strip() for item in named["items"].split(",")]
+    return by_id, order
+
+
+def _tab_label(args: str, by_id: dict[str, str], order: list[str], index: int) -> str:
+    named, positional = _args(args)
+    for key in ("name", "title", "header", "label", "tabname"):
+        if named.get(key):
+            return named[key]
+    if positional:
+        return positional[0]
+    tab_id = named.get("tabid") or named.get("id")
+    if tab_id and tab_id in by_id:
+        return by_id[tab_id]
+    return order[index] if index < len(order) else ""
+
+
+# --- after parsing: tokens to display text -----------------------------------------------------
+
+_ALERT = re.compile(r"\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.IGNORECASE)
+_TASK = re.compile(r"\[[ xX]\]\s+")
+_CONTAINERS = {
+    "list_item_open": "list_item",
+    "blockquote_open": "quote",
+    "admonition_open": "quote",
+    "dd_open": "paragraph",
+}
+_CLOSERS = {"list_item_close", "blockquote_close", "admonition_close", "dd_close"}
+
+
+class _Writer(DocumentWriter):
+    """Walks markdown-it's tokens and writes the display text, blocks and anchors."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        super().__init__()
+        self.quotes = prepared.quotes
+        self.labels = sorted(prepared.labels)
+
+    def emit(self, kind: BlockKind, segments: list[Segment], container: int | None = None) -> None:
+        # a label (a tab's name) stands before the first block below its line
+        first = next((line for text, line in segments if text.strip()), None)
+        while self.labels and first is not None and self.labels[0][0] < first:
+            line, label = self.labels.pop(0)
+            super().emit("paragraph", [(label, line)])
+        super().emit(kind, segments, container)
+
+    def in_quote(self, line: int) -> bool:
+        return any(start <= line <= end for start, end in self.quotes)
+
+    # walking ------------------------------------------------------------------------------
+
+    def walk(self, tokens: list[Token], title: tuple[str, int] | None) -> None:
+        if title is not None:
+            text, line = title
+            first = next((t for t in tokens if t.type == "heading_open"), None)
+            same = first is not None and first.tag == "h1" and _squash(
+                text_of(_inline_segments(tokens[tokens.index(first) + 1]))
+            ) == _squash(text)
+            if not same:  # else the first heading says it, and becomes the root itself
+                self.heading(0, [(text, line)])
+        containers: list[tuple[str, int]] = []  # (kind, token index) innermost last
+        table: _Table | None = None
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            kind = token.type
+            if kind in _CONTAINERS:
+                containers.append((_CONTAINERS[kind], i))
+            elif kind in _CLOSERS:
+                if containers:
+                    containers.pop()
+            elif kind == "heading_open":
+                self.heading(int(token.tag[1:]), _inline_segments(tokens[i + 1]))
+                i += 2
+            elif kind == "paragraph_open":
+                segments = _inline_segments(tokens[i + 1])
+                block_kind: BlockKind = "paragraph"
+                container = None
+                if containers and containers[-1][0] != "paragraph":
+                    block_kind, container = containers[-1][0], containers[-1][1]  # type: ignore[assignment]
+                    if block_kind == "quote" and tokens[i - 1].type == "blockquote_open":
+                        segments = _strip_marker(segments, _ALERT)
+                    elif block_kind == "list_item" and tokens[i - 1].type == "list_item_open":
+                        segments = _strip_marker(segments, _TASK)
+                if block_kind == "paragraph" and token.map and self.in_quote(token.map[0]):
+                    block_kind = "quote"
+                self.emit(block_kind, segments, container)
+                i += 2
+            elif kind == "admonition_title_open":
+                # a title typed after the type (!!! note "Title") is text; the default is not
+                opener = tokens[i - 1]
+                if opener.info.strip().partition(" ")[2]:
+                    self.emit("quote", _inline_segments(tokens[i + 1]), i - 1)
+                i += 2
+            elif kind == "dt_open":
+                self.emit("paragraph", _inline_segments(tokens[i + 1]))
+                i += 2
+            elif kind in ("fence", "code_block"):
+                self.emit("code", _code_segments(token))
+            elif kind == "html_block":
+                block_kind = "quote" if containers and containers[-1][0] == "quote" else "paragraph"
+                if token.map and self.in_quote(token.map[0]):
+                    block_kind = "quote"
+                self.emit(block_kind, _html_segments(token))
+            elif kind == "table_open":
+                table = _Table()
+            elif table is not None:
+                if kind == "tbody_open":
+                    table.body = True
+                elif kind == "tr_open":
+                    table.cells = []
+                    table.line = token.map[0] if token.map else 0
+                elif kind == "inline":
+                    table.cells.append(text_of(_inline_segments(token)).strip())
+                elif kind == "tr_close":
+                    if table.body:
+                        self.emit("table_row", [(table.row(), table.line)])
+                        table.rows += 1
+                    else:
+                        table.header, table.header_line = table.cells, table.line
+                elif kind == "table_close":
+                    if not table.rows and any(table.header):
+                        cells = ", ".join(c for c in table.header if c)
+                        self.emit("table_row", [(cells, table.header_line)])
+                    table = None
+            if kind.endswith("_close") or kind in ("fence", "code_block", "html_block", "hr"):
+                if kind not in ("list_item_close", "paragraph_close") and table is None:
+                    self.last_container = None
+            i += 1
+        while self.labels:
+            line, label = self.labels.pop(0)
+            DocumentWriter.emit(self, "paragraph", [(label, line)])
+
+
+@dataclass
+class _Table:
+    body: bool = False
+    cells: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    line: int = 0
+    header_line: int = 0
+    rows: int = 0
+
+    def row(self) -> str:
+        """``Header: value, Header: value``; an empty cell is left out, a cell under an
+        empty header is its value alone."""
+        pairs = []
+        for n, value in enumerate(self.cells):
+            if not value:
+                continue
+            head = self.header[n] if n < len(self.header) else ""
+            pairs.append(f"{head}: {value}" if head else value)
+        return ", ".join(pairs)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _strip_marker(segments: list[Segment], marker: re.Pattern[str]) -> list[Segment]:
+    """Segments without a leading marker (``[!NOTE]`` of a GitHub alert, ``[ ]`` of a task)."""
+    if segments:
+        text, line = segments[0]
+        m = marker.match(text.lstrip())
+        if m:
+            return [(text.lstrip()[m.end() :], line), *segments[1:]]
+    return segments
+
+
+def _inline_segments(token: Token) -> list[Segment]:
+    """The display text of an inline token, cut where its source line changes."""
+    children = token.children or []
+    first = token.map[0] if token.map else 0
+    raw = token.content
+    breaks = sum(1 for c in children if c.type in ("softbreak", "hardbreak"))
+    newlines = raw.count("\n")
+    if breaks == newlines:
+        return list(_by_breaks(children, first))
+    return list(_by_search(children, first, raw))
+
+
+def _piece(child: Token) -> str | None:
+    """The display text of one inline child (None for a line break)."""
+    kind = child.type
+    if kind in ("text", "code_inline"):
+        return child.content
+    if kind == "image":
+        return child.content  # its alt text; the URL is left out
+    if kind == "html_inline":
+        return " " if child.content.lower().startswith("<br") else ""
+    return ""  # link, emphasis, strikethrough markers
+
+
+def _by_breaks(children: list[Token], line: int) -> Iterator[Segment]:
+    """Fast path: every source newline is a soft or hard break."""
+    parts: list[str] = []
+    for child in children:
+        if child.type == "softbreak" or child.type == "hardbreak":
+            parts.append(" " if child.type == "softbreak" else "\n")
+            yield "".join(parts), line
+            parts = []
+            line += 1
+        else:
+            parts.append(_piece(child) or "")
+    if parts:
+        yield "".join(parts), line
+
+
+def _by_search(children: list[Token], first: int, raw: str) -> Iterator[Segment]:
+    """Slow path, for a newline hidden inside a code span, a tag or a link destination:
+    each piece's line is found by finding the piece in the raw source."""
+    cursor = 0
+    line = first
+    parts: list[str] = []
+    for child in children:
+        if child.type in ("softbreak", "hardbreak"):
+            stop = raw.find("\n", cursor)
+            if stop < 0:
+                stop = len(raw)
+            parts.append(" " if child.type == "softbreak" else "\n")
+            yield "".join(parts), line
+            parts = []
+            line = first + raw.count("\n", 0, stop + 1)
+            cursor = stop + 1
+            continue
+        piece = _piece(child) or ""
+        if child.type == "code_inline" and piece:
+            found = re.compile(r"\s+".join(map(re.escape, piece.split()))).search(raw, cursor)
+            at, end = (found.start(), found.end()) if found else (-1, -1)
+        elif child.type == "html_inline":
+            at = raw.find(child.content, cursor)
+            end = at + len(child.content)
+        else:
+            at = raw.find(piece, cursor) if piece else -1
+            end = at + len(piece)
+        if at >= 0:
+            new_line = first + raw.count("\n", 0, at)
+            if new_line != line and parts:
+                yield "".join(parts), line
+                parts = []
+            line = new_line
+            cursor = end
+            after = first + raw.count("\n", 0, end)
+            if after != line:  # the piece itself runs over lines: it is cited from its first
+                parts.append(piece)
+                yield "".join(parts), line
+                parts = []
+                line = after
+                continue
+        parts.append(piece)
+    if parts:
+        yield "".join(parts), line
+
+
+def _code_segments(token: Token) -> list[Segment]:
+    """A code block line by line (each its own source line), indentation kept."""
+    first = (token.map[0] if token.map else 0) + (1 if token.type == "fence" else 0)
+    return code_segments(token.content.split("\n"), first)
+
+
+_HTML_DROP = re.compile(
+    r"<!--.*?(?:-->|$)|<(script|style|textarea)\b.*?(?:</\1\s*>|$)|<\?.*?(?:\?>|$)",
+    re.DOTALL | re.IGNORECASE,
+)
+_TAG = re.compile(r"</?[A-Za-z][^>]*>|<!\w[^>]*>")
+
+
+def _html_segments(token: Token) -> list[Segment]:
+    """The text of an HTML block, without its tags, comments, scripts and styles, one
+    segment per source line."""
+    first = token.map[0] if token.map else 0
+    text = _HTML_DROP.sub(lambda m: "\n" * m.group().count("\n"), token.content)
+    text = _TAG.sub(lambda m: "\n" * m.group().count("\n") or " ", text)
+    segments: list[Segment] = []
+    for n, line in enumerate(text.split("\n")):
+        words = " ".join(html.unescape(line).split())
+        if words:
+            segments.append((words + "\n", first + n))
+    if segments:
+        segments[-1] = (segments[-1][0][:-1], segments[-1][1])
+    return segments

@@ -1,0 +1,139 @@
+"""MDX: Markdown with ESM and JSX. What is not Markdown is blanked line for line before
+markdown-it reads the rest (``index.loaders.markdown``), so line numbers stay the file's:
+``import``/``export`` statements (also an ``export const info = {...}`` over many lines),
+JSX tags (``<Note type="info">``, ``</Note>``, ``<Chart data={x} />``, over lines too)
+and ``{/* comments */}``. What a component wraps stays; an admonition-like component
+(``<Note>``, ``<Callout>``, ``<Warning>``...) makes its content a quote. Code fences and
+inline code are left as they are, attributes on a fence's line included
+(```` ```js twoslash path="example.js" ````).
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.loaders.common import decode_text
+from index.loaders.markdown import ADMONITIONS, Prepared, markdown_document
+from index.models import Document
+
+
+def load(source: str, data: bytes) -> Document:
+    return markdown_document(source, decode_text(data), kind="mdx", prepare=strip_mdx)
+
+
+_ESM = re.compile(r"(?:import|export)\b(?!\s*[-:,.;!?)])")
+_COMMENT = re.compile(r"\{\s*/\*.*?\*/\s*\}", re.DOTALL)
+_JSX_START = re.compile(r"<(/?)([A-Za-z][\w.:-]*)?(?=[\s/>])|\{(?=\s*/\*)")
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
+
+
+def strip_mdx(prepared: Prepared, fenced: list[bool]) -> None:
+    """Blank ESM statements, JSX tags and ``{/* comments */}`` outside code fences."""
+    lines = prepared.lines
+    _strip_esm(lines, fenced)
+    start = 0
+    while start < len(lines):
+        if fenced[start]:
+            start += 1
+            continue
+        end = start
+        while end < len(lines) and not fenced[end]:
+            end += 1
+        text = "\n".join(lines[start:end])
+        if "<" in text or "{" in text:
+            text = _strip_jsx(text, start, prepared)
+            lines[start:end] = [line if line.strip() else "" for line in text.split("\n")]
+        start = end
+    prepared.quotes.sort()
+
+
+def _strip_esm(lines: list[str], fenced: list[bool]) -> None:
+    """An ``import``/``export`` at the start of a paragraph runs to the next blank line
+    at which its brackets are balanced (an object literal may hold blank lines)."""
+    i = 0
+    while i < len(lines):
+        if fenced[i] or not _ESM.match(lines[i]) or (i and lines[i - 1].strip()):
+            i += 1
+            continue
+        depth = 0
+        while i < len(lines) and not fenced[i]:
+            if not lines[i].strip() and depth <= 0:
+                break
+            depth += _depth(lines[i])
+            lines[i] = ""
+            i += 1
+
+
+def _depth(line: str) -> int:
+    # strings rarely hold brackets in ESM headers; a rough count is enough to find the end
+    code = re.sub(r"""(["'`])(?:\\.|(?!\1).)*\1|//.*""", "", line)
+    return sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+
+
+def _strip_jsx(text: str, first_line: int, prepared: Prepared) -> str:
+    """``text`` with its JSX tags and comments replaced by the line breaks they held;
+    those inside inline code are kept, and admonition components' lines become quotes."""
+    spans = [m.span() for m in _CODE_SPAN.finditer(text)] if "`" in text else []
+    out: list[str] = []
+    cursor = 0
+    open_quotes: list[tuple[str, int]] = []
+    for m in _JSX_START.finditer(text):
+        at = m.start()
+        if at < cursor or any(a <= at < b for a, b in spans):
+            continue
+        if text[at] == "{":
+            comment = _COMMENT.match(text, at)
+            if comment is None:
+                continue
+            end = comment.end()
+        else:
+            end = _tag_end(text, m.end())
+            if end < 0:
+                continue
+        out.append(text[cursor:at])
+        out.append("\n" * text.count("\n", at, end))
+        cursor = end
+        name = (m.group(2) or "").lower()
+        if name not in ADMONITIONS:
+            continue
+        line = first_line + text.count("\n", 0, at)
+        if m.group(1):
+            while open_quotes:
+                opened, start = open_quotes.pop()
+                if opened == name:
+                    prepared.quotes.append((start, line))
+                    break
+        elif text[end - 2 : end] != "/>":
+            open_quotes.append((name, line))
+    out.append(text[cursor:])
+    last = first_line + text.count("\n")
+    prepared.quotes.extend((start, last) for _, start in open_quotes)
+    return "".join(out)
+
+
+def _tag_end(text: str, pos: int, limit: int = 4000) -> int:
+    """The offset just past the ``>`` that closes a tag whose attributes start at
+    ``pos`` (quotes and ``{...}`` expressions skipped), or -1 when there is none."""
+    depth = 0
+    quote = ""
+    stop = min(len(text), pos + limit)
+    i = pos
+    while i < stop:
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "\"'" and depth == 0 or c == "`" and depth:
+            quote = c
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == ">" and depth == 0:
+            return i + 1
+        elif c == "<" and depth == 0:
+            return -1  # a second "<" before any ">": not a tag
+        elif c == "\n" and depth == 0 and text.startswith("\n", i + 1):
+            return -1  # a blank line ends a paragraph, and a tag with it
+        i += 1
+    return -1
