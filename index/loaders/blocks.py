@@ -48,7 +48,7 @@ class DocumentWriter:
                 self.anchors.append((self.length, line + 1, None))
                 last_line = line + 1
             self._put(text)
-        block = Block.model_construct(
+        block = Block(  # validating is faster than pydantic's model_construct here
             start=start,
             end=self.length,
             kind=kind,
@@ -95,6 +95,10 @@ def text_of(segments: list[Segment]) -> str:
 def trim(segments: list[Segment]) -> list[Segment]:
     """Segments without blank ones at either end or empty ones between, the first
     left-stripped and the last right-stripped."""
+    if len(segments) == 1:
+        text, line = segments[0]
+        stripped = text.strip()
+        return [(stripped, line)] if stripped else []
     start, end = 0, len(segments)
     while start < end and not segments[start][0].strip():
         start += 1

@@ -27,6 +27,7 @@ import yaml
 
 from index.loaders.blocks import DocumentWriter, Segment, code_segments, text_of, trim
 from index.loaders.common import decode_text
+from index.loaders.mdinline import display_segments
 from index.models import BlockKind, Document
 
 if TYPE_CHECKING:
@@ -74,23 +75,45 @@ def markdown_document(
     metadata, title_line = front_matter(prepared.lines)
     fenced = fenced_lines(prepared.lines)
     (prepare or strip_shortcodes)(prepared, fenced)
-    tokens = _parser(kind == "mdx").parse("\n".join(prepared.lines))
+    source_text = "\n".join(prepared.lines)
+    parser = _parser(kind == "mdx", source_text)
+    env: dict[str, Any] = {}
+    tokens = parser.parse(source_text, env)
     title = metadata.get("title", "").strip()
-    writer = _Writer(prepared)
+    writer = _Writer(prepared, _InlineReader(parser, env))
     writer.walk(tokens, (title, title_line) if title else None)
     return writer.document(source, kind, metadata)
 
 
 # --- the parser ---------------------------------------------------------------------------
 
-_PARSERS: dict[bool, MarkdownIt] = {}
+_PARSERS: dict[tuple[bool, frozenset[str]], MarkdownIt] = {}
+
+# Block rules that can only match where their mark is in the text. A rule that cannot
+# match changes nothing, yet markdown-it tries it at every line (and again at every line
+# of a paragraph, to see whether it ends there): leaving it out of the parser for a
+# document without its mark makes the same tokens in much less time.
+_RULE_MARKS = {
+    "table": re.compile(r"\|"),
+    "lheading": re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE),
+    "admonition": re.compile(r"^[ \t>]*(?:!!!|\?\?\?)", re.MULTILINE),
+    "deflist": re.compile(r"^[ \t>]*[:~][ \t]", re.MULTILINE),
+    "html_block": re.compile(r"<"),
+    "blockquote": re.compile(r">"),
+    "fence": re.compile(r"```|~~~"),
+    "hr": re.compile(r"^[ \t>]*(?:[-*_][ \t]*){3,}$", re.MULTILINE),
+    "heading": re.compile(r"#"),
+    "reference": re.compile(r"^[ \t>]*\[", re.MULTILINE),
+}
 
 
-def _parser(mdx: bool) -> MarkdownIt:
-    """markdown-it with tables, strikethrough, ``!!!`` admonitions and definition lists,
-    built once per flavour. Imported here, not at the top, so that answering from a saved
-    index never imports it. MDX has no indented code and no HTML (its tags are JSX)."""
-    parser = _PARSERS.get(mdx)
+def _parser(mdx: bool, text: str) -> MarkdownIt:
+    """markdown-it with tables, strikethrough, ``!!!`` admonitions and definition lists
+    (less the rules ``text`` has no mark for), built once per flavour and rule set.
+    Imported here, not at the top, so that answering from a saved index never imports
+    it. MDX has no indented code and no HTML (its tags are JSX)."""
+    unused = frozenset(rule for rule, mark in _RULE_MARKS.items() if not mark.search(text))
+    parser = _PARSERS.get((mdx, unused))
     if parser is None:
         from markdown_it import MarkdownIt
         from mdit_py_plugins.admon import admon_plugin
@@ -98,10 +121,62 @@ def _parser(mdx: bool) -> MarkdownIt:
 
         parser = MarkdownIt("commonmark", {"html": not mdx, "maxNesting": MAX_NESTING})
         parser.enable(["table", "strikethrough"]).use(admon_plugin).use(deflist_plugin)
-        if mdx:
-            parser.disable("code")
-        _PARSERS[mdx] = parser
+        # inline content is read on demand (_InlineReader): most of it needs no tokens
+        parser.disable(["inline", *unused, *(["code"] if mdx else [])])
+        for rule in parser.block.ruler.__rules__:
+            if rule.name in _FIRST_CHARS:
+                rule.fn = _gated(rule.fn, _FIRST_CHARS[rule.name], 0)
+            elif rule.name == "table":
+                rule.fn = _gated(rule.fn, "|-:", 1)
+            elif rule.name == "code":
+                rule.fn = _indented(rule.fn)
+        parser.block.ruler.__cache__ = None
+        _PARSERS[(mdx, unused)] = parser
     return parser
+
+
+# The characters a line must start with (after its indentation and container marks) for
+# a block rule to match it; "table" looks at the line below, its delimiter row.
+_FIRST_CHARS = {
+    "fence": "`~",
+    "blockquote": ">",
+    "hr": "*-_",
+    "list": "*-+0123456789",
+    "html_block": "<",
+    "heading": "#",
+    "reference": "[",
+    "admonition": "!?",
+}
+
+BlockRule = Callable[..., bool]
+
+
+def _indented(rule: BlockRule) -> BlockRule:
+    """The indented-code rule, tried only on a line indented as code (its own test)."""
+
+    def gated(state: Any, startLine: int, endLine: int, silent: bool) -> bool:
+        if state.sCount[startLine] - state.blkIndent < 4:
+            return False
+        return rule(state, startLine, endLine, silent)
+
+    return gated
+
+
+def _gated(rule: BlockRule, chars: str, below: int) -> BlockRule:
+    """``rule``, tried only when line ``startLine + below`` starts with one of ``chars``.
+    Each rule checks that first thing itself; markdown-it calls every rule at every line
+    start and every paragraph line, and skipping the call saves a fifth of its time."""
+
+    def gated(state: Any, startLine: int, endLine: int, silent: bool) -> bool:
+        line = startLine + below
+        if line >= endLine:
+            return False
+        pos = state.bMarks[line] + state.tShift[line]
+        if pos >= state.eMarks[line] or state.src[pos] not in chars:
+            return False
+        return rule(state, startLine, endLine, silent)
+
+    return gated
 
 
 # --- before parsing: front matter, fences, shortcodes ----------------------------------------
@@ -319,14 +394,15 @@ _CLOSERS = {"list_item_close", "blockquote_close", "admonition_close", "dd_close
 class _Writer(DocumentWriter):
     """Walks markdown-it's tokens and writes the display text, blocks and anchors."""
 
-    def __init__(self, prepared: Prepared) -> None:
+    def __init__(self, prepared: Prepared, inline: _InlineReader) -> None:
         super().__init__()
+        self.inline = inline
         self.quotes = prepared.quotes
         self.labels = sorted(prepared.labels)
 
     def emit(self, kind: BlockKind, segments: list[Segment], container: int | None = None) -> None:
         # a label (a tab's name) stands before the first block below its line
-        first = next((line for text, line in segments if text.strip()), None)
+        first = next((line for text, line in segments if text.strip()), None) if self.labels else None
         while self.labels and first is not None and self.labels[0][0] < first:
             line, label = self.labels.pop(0)
             super().emit("paragraph", [(label, line)])
@@ -342,7 +418,7 @@ class _Writer(DocumentWriter):
             text, line = title
             first = next((t for t in tokens if t.type == "heading_open"), None)
             same = first is not None and first.tag == "h1" and _squash(
-                text_of(_inline_segments(tokens[tokens.index(first) + 1]))
+                text_of(self.inline(tokens[tokens.index(first) + 1]))
             ) == _squash(text)
             if not same:  # else the first heading says it, and becomes the root itself
                 self.heading(0, [(text, line)])
@@ -358,10 +434,10 @@ class _Writer(DocumentWriter):
                 if containers:
                     containers.pop()
             elif kind == "heading_open":
-                self.heading(int(token.tag[1:]), _inline_segments(tokens[i + 1]))
+                self.heading(int(token.tag[1:]), self.inline(tokens[i + 1]))
                 i += 2
             elif kind == "paragraph_open":
-                segments = _inline_segments(tokens[i + 1])
+                segments = self.inline(tokens[i + 1])
                 block_kind: BlockKind = "paragraph"
                 container = None
                 if containers and containers[-1][0] != "paragraph":
@@ -378,10 +454,10 @@ class _Writer(DocumentWriter):
                 # a title typed after the type (!!! note "Title") is text; the default is not
                 opener = tokens[i - 1]
                 if opener.info.strip().partition(" ")[2]:
-                    self.emit("quote", _inline_segments(tokens[i + 1]), i - 1)
+                    self.emit("quote", self.inline(tokens[i + 1]), i - 1)
                 i += 2
             elif kind == "dt_open":
-                self.emit("paragraph", _inline_segments(tokens[i + 1]))
+                self.emit("paragraph", self.inline(tokens[i + 1]))
                 i += 2
             elif kind in ("fence", "code_block"):
                 self.emit("code", _code_segments(token))
@@ -399,7 +475,7 @@ class _Writer(DocumentWriter):
                     table.cells = []
                     table.line = token.map[0] if token.map else 0
                 elif kind == "inline":
-                    table.cells.append(text_of(_inline_segments(token)).strip())
+                    table.cells.append(text_of(self.inline(token)).strip())
                 elif kind == "tr_close":
                     if table.body:
                         self.emit("table_row", [(table.row(), table.line)])
@@ -455,11 +531,27 @@ def _strip_marker(segments: list[Segment], marker: re.Pattern[str]) -> list[Segm
     return segments
 
 
-def _inline_segments(token: Token) -> list[Segment]:
-    """The display text of an inline token, cut where its source line changes."""
-    children = token.children or []
-    first = token.map[0] if token.map else 0
-    raw = token.content
+class _InlineReader:
+    """The display text of inline tokens, cut where the source line changes: directly
+    when ``mdinline`` can, else from markdown-it's inline tokens."""
+
+    def __init__(self, parser: MarkdownIt, env: dict[str, Any]) -> None:
+        self.parser = parser
+        self.env = env  # the block pass's link references, for reference links
+
+    def __call__(self, token: Token) -> list[Segment]:
+        first = token.map[0] if token.map else 0
+        fast = display_segments(token.content, first)
+        if fast is not None:
+            return fast
+        children: list[Token] = []
+        self.parser.inline.parse(token.content, self.parser, self.env, children)
+        return inline_segments(children, token.content, first)
+
+
+def inline_segments(children: list[Token], raw: str, first: int) -> list[Segment]:
+    """The display text of markdown-it's inline tokens of ``raw`` (starting at line
+    ``first``), cut where the source line changes."""
     breaks = sum(1 for c in children if c.type in ("softbreak", "hardbreak"))
     newlines = raw.count("\n")
     if breaks == newlines:
@@ -470,7 +562,7 @@ def _inline_segments(token: Token) -> list[Segment]:
 def _piece(child: Token) -> str | None:
     """The display text of one inline child (None for a line break)."""
     kind = child.type
-    if kind in ("text", "code_inline"):
+    if kind in ("text", "code_inline", "text_special"):
         return child.content
     if kind == "image":
         return child.content  # its alt text; the URL is left out
