@@ -93,7 +93,7 @@ def test_headings_start_chunks_and_give_their_path(docs_dir: Path) -> None:
         ("notes/cafe.txt", 1, 1, None, None),
     ]
     assert chunks[3].text == (
-        "## Upgrading\n\nBack up the database before upgrading. Version 3.2 changed the\n"
+        "Upgrading\n\nBack up the database before upgrading. Version 3.2 changed the "
         "schema, so older backups cannot be restored."
     )
     assert chunks[6].text == "Returns\nReturns are accepted within 30 days."

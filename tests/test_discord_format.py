@@ -157,8 +157,8 @@ def test_whole_passage_keeps_its_lines(engine: Engine) -> None:
         "flags": 0,
         "color": ANSWER_COLOUR,
         "title": "[1] guide.md:1-4 — Installation",
-        "description": "\\# Installation\n\nRun the installer with administrator rights. The "
-        "installer needs\n2 GB of free disk space and takes about five minutes.",
+        "description": "Installation\n\nRun the installer with administrator rights. The "
+        "installer needs 2 GB of free disk space and takes about five minutes.",
     }
 
 

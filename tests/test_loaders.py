@@ -47,39 +47,6 @@ def test_loads_every_kind_in_a_stable_order(docs_dir: Path) -> None:
     assert result.skipped == []
 
 
-def test_markdown_headings_and_paragraphs(docs_dir: Path) -> None:
-    doc = load_file(docs_dir, docs_dir / "guide.md", "guide.md")
-    assert isinstance(doc, Document)
-    assert _blocks(doc) == [
-        ("# Installation", ("Installation",), True),
-        (
-            "Run the installer with administrator rights. The installer needs\n"
-            "2 GB of free disk space and takes about five minutes.",
-            ("Installation",),
-            False,
-        ),
-        ("## Upgrading", ("Installation", "Upgrading"), True),
-        (
-            "Back up the database before upgrading. Version 3.2 changed the\n"
-            "schema, so older backups cannot be restored.",
-            ("Installation", "Upgrading"),
-            False,
-        ),
-        ("# Troubleshooting", ("Troubleshooting",), True),
-        ("- If the service does not start, check that port 8080 is free.", ("Troubleshooting",), False),
-        ("- Logs are written to /var/log/widget.log every hour.", ("Troubleshooting",), False),
-    ]
-    assert doc.locate(doc.blocks[3].start) == (8, None)
-
-
-def test_markdown_hash_inside_code_fence_is_not_a_heading(tmp_path: Path) -> None:
-    (tmp_path / "a.md").write_text("# Title\n\n```sh\n# a comment\necho hi\n```\n")
-    doc = load_file(tmp_path, tmp_path / "a.md", "a.md")
-    assert isinstance(doc, Document)
-    assert [b.is_heading for b in doc.blocks] == [True, False, False, False, False]
-    assert all(b.heading_path == ("Title",) for b in doc.blocks)
-
-
 def test_windows_1252_is_the_fallback(docs_dir: Path) -> None:
     doc = load_file(docs_dir, docs_dir / "notes" / "cafe.txt", "notes/cafe.txt")
     assert isinstance(doc, Document)
@@ -120,8 +87,8 @@ def test_bad_files_are_skipped_with_a_reason(
         Skipped("empty.md", "empty"),
         Skipped(
             "image.png",
-            "unsupported type (docqa reads .docx, .htm, .html, .markdown, .md, .pdf, .rest, "
-            ".rst, .txt, .xhtml)",
+            "unsupported type (docqa reads .adoc, .asciidoc, .docx, .htm, .html, .markdown, "
+            ".md, .mdx, .pdf, .rest, .rst, .txt, .xhtml)",
         ),
         Skipped("link.txt", "link leads outside the documents folder"),
         Skipped("script.html", "no visible text"),
@@ -139,8 +106,8 @@ def test_no_usable_document_says_where_and_what(tmp_path: Path) -> None:
     with pytest.raises(NoDocumentsError) as err:
         load_documents(tmp_path)
     assert str(err.value) == (
-        f"no documents found in {tmp_path}: add .docx, .htm, .html, .markdown, .md, .pdf, "
-        ".rest, .rst, .txt, .xhtml files, "
+        f"no documents found in {tmp_path}: add .adoc, .asciidoc, .docx, .htm, .html, "
+        ".markdown, .md, .mdx, .pdf, .rest, .rst, .txt, .xhtml files, "
         "or point DOCQA_DOCS_DIR (or --docs) at another folder"
     )
     with pytest.raises(NoDocumentsError, match="does not exist"):

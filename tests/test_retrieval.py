@@ -59,10 +59,10 @@ def test_passage_fields(tmp_path: Path) -> None:
         "end_line": 4,
         "page": None,
         "heading": "Setup",
-        "text": "# Setup\n\nInstall the turbine.\nThen start it.",
+        "text": "Setup\n\nInstall the turbine. Then start it.",
         "score": passage.score,
         "matched_terms": ("instal", "turbin"),
-        "blocks": ((0, 7, "heading"), (9, 29, "paragraph"), (30, 44, "paragraph")),
+        "blocks": ((0, 5, "heading"), (7, 42, "paragraph")),
     }
 
 

@@ -213,8 +213,16 @@ def shown_passages(answer: Answer) -> list[int]:
 def snippet_text(passage: Passage) -> str:
     """The passage on one line, without its leading heading lines (the field name already
     shows the heading)."""
-    lines = passage.text.strip().split("\n")
+    text = passage.text
     if passage.heading:
+        start = 0
+        for a, b, kind in passage.blocks:  # the heading blocks the passage opens with
+            if kind != "heading" or text[start:a].strip() or not text[b:].strip():
+                break
+            start = b
+        text = text[start:]
+    lines = text.strip().split("\n")
+    if passage.heading:  # a passage without blocks (plain text): its "#" lines
         while len(lines) > 1 and lines[0].lstrip().startswith("#"):
             lines.pop(0)
     return one_line("\n".join(lines))

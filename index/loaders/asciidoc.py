@@ -53,7 +53,7 @@ _LIST_ITEM = re.compile(r"\s*(\*{1,5}|-|\.{1,5}|\d+\.)\s+(\S.*)$")
 _DESCRIPTION = re.compile(r"(?!//)(\S.*?)(:{2,4}|;;)(?:\s+(.*))?$")
 _ADMONITION = re.compile(r"(NOTE|TIP|IMPORTANT|WARNING|CAUTION):\s+(.*)$")
 _CHECKBOX = re.compile(r"\[[ xX*]\]\s+")
-_MACRO_BLOCK = re.compile(r"(image|video|audio|include|toc)::(.*?)\[(.*)\]\s*$")
+_MACRO_BLOCK = re.compile(r"(image|video|audio|include|toc)::([^\[]*)\[(.*)\]\s*$")
 _BREAKS = {"'''", "<<<", "---", "- - -", "***", "* * *"}
 
 # delimiter character → (kind, verbatim?)
@@ -200,7 +200,7 @@ class _Reader:
         return self._paragraph(i)
 
     def _block_attributes(self, text: str) -> None:
-        parts = [p.strip() for p in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", text)]
+        parts = [p.strip() for p in re.findall(r'(?:"[^"]*"|[^,"])+', text)]
         pending = _Pending()
         first = parts[0] if parts else ""
         if first and "=" not in first:
@@ -410,6 +410,8 @@ class _Reader:
     def _inline(self, text: str) -> str:
         """What a reader sees of a line: passthroughs kept as typed, attributes
         substituted, links as their text, formatting marks left out."""
+        if not _MARKUP.search(text):
+            return text
         kept: list[str] = []
 
         def keep(value: str) -> str:
@@ -435,30 +437,51 @@ class _Reader:
         return text
 
 
+_MARKUP = re.compile(r"[{*_`#+^~\[<:&\\]|\(\(")
 _REFERENCE = re.compile(r"(\\)?\{([\w][\w-]*)\}")
+# Every pattern below scans at most to the next mark of its kind (never ".*?" to the end
+# of the line), so a line of a million "[" or "*" is read in linear time.
+_ROLE = r"(?:\[[\w.#%, -]{1,40}\])?"
+
+
+def _unconstrained(mark: str) -> re.Pattern[str]:
+    m = re.escape(mark[0])
+    return re.compile(_ROLE + f"{m}{m}((?:[^{m}]|{m}(?!{m}))+?){m}{m}")
+
+
+def _constrained(mark: str, before: str = "") -> re.Pattern[str]:
+    m = re.escape(mark)
+    return re.compile(
+        rf"(?<![\w{m}\\{before}]){_ROLE}{m}([^{m}\s](?:[^{m}]*?[^{m}\s])?){m}(?![\w{m}])"
+    )
+
+
 _PASSTHROUGH = re.compile(
-    r"\+\+\+(.+?)\+\+\+|(?<![\w+])\+\+(.+?)\+\+(?![\w+])|(?<![\w+\\])\+(\S|\S.*?\S)\+(?![\w+])"
-    r"|pass:[a-z,]*\[(.*?)\]"
+    r"\+\+\+((?:[^+]|\+(?!\+\+))+?)\+\+\+|(?<![\w+])\+\+((?:[^+]|\+(?!\+))+?)\+\+(?![\w+])"
+    r"|(?<![\w+\\])\+([^+\s](?:[^+]*?[^+\s])?)\+(?![\w+])|pass:[a-z,]*\[([^\]]*)\]"
 )
 _INLINE_ANCHOR = re.compile(r"\[\[[\w:.-]+(?:,[^\]]*)?\]\]|\[#[\w:.-]+\]#?(?=\S)")
-_XREF = re.compile(r"xref:([^\s\[]+)\[(.*?)\]")
+_XREF = re.compile(r"xref:([^\s\[]+)\[([^\]]*)\]")
 _CROSS_REF = re.compile(r"<<([\w:./#-]+)(?:,\s*([^>]*))?>>")
-_IMAGE = re.compile(r"image:(?!:)[^\s\[]+\[(.*?)\]")
-_LINK = re.compile(r"(?:link:|mailto:)?((?:https?|ftp|irc|file|mailto):[^\s\[]*|link:[^\s\[]+|[^\s\[]+@[^\s\[]+)\[(.*?)\]")
-_UI_MACRO = re.compile(r"(?:kbd|btn):\[(.*?)\]")
-_FOOTNOTE = re.compile(r"footnote:[\w-]*\[(.*?)\]")
+_IMAGE = re.compile(r"image:(?!:)[^\s\[]+\[([^\]]*)\]")
+_LINK = re.compile(
+    r"(?:link:|mailto:)?((?:https?|ftp|irc|file|mailto):[^\s\[]*|link:[^\s\[]+"
+    r"|[\w.+-]{1,64}@[\w.-]{1,255})\[([^\]]*)\]"
+)
+_UI_MACRO = re.compile(r"(?:kbd|btn):\[([^\]]*)\]")
+_FOOTNOTE = re.compile(r"footnote:[\w-]*\[([^\]]*)\]")
 _BARE_URL = re.compile(r"(?:https?|ftp|file)://[^\s<>\[\]]+")
 _QUOTES = [
-    re.compile(r"(?:\[[^\]]*\])?\*\*(.+?)\*\*"),
-    re.compile(r"(?:\[[^\]]*\])?__(.+?)__"),
-    re.compile(r"(?:\[[^\]]*\])?``(.+?)``"),
-    re.compile(r"(?:\[[^\]]*\])?##(.+?)##"),
-    re.compile(r"(?<![\w*\\])(?:\[[^\]]*\])?\*(\S|\S.*?\S)\*(?![\w*])"),
-    re.compile(r"(?<![\w\\])(?:\[[^\]]*\])?_(\S|\S.*?\S)_(?!\w)"),
-    re.compile(r"(?<![\w`\\])(?:\[[^\]]*\])?`(\S|\S.*?\S)`(?![\w`])"),
-    re.compile(r"(?<![\w#\\])\[[^\]]*\]#(\S|\S.*?\S)#(?![\w#])|(?<![\w#&\\])#(\S|\S.*?\S)#(?![\w#])"),
-    re.compile(r"(?<![\w\\])\^(\S+?)\^"),
-    re.compile(r"(?<![\w\\~])~(\S+?)~(?!~)"),
+    _unconstrained("**"),
+    _unconstrained("__"),
+    _unconstrained("``"),
+    _unconstrained("##"),
+    _constrained("*"),
+    _constrained("_"),
+    _constrained("`"),
+    _constrained("#", "&"),
+    re.compile(r"(?<![\w\\])\^([^\s^]+)\^"),
+    re.compile(r"(?<![\w\\~])~([^\s~]+)~(?!~)"),
 ]
 _ESCAPE = re.compile(r"\\([*_`#+{\[<^~])")
 

@@ -27,7 +27,7 @@ import yaml
 
 from index.loaders.blocks import DocumentWriter, Segment, code_segments, text_of, trim
 from index.loaders.common import decode_text
-from index.loaders.mdinline import display_segments
+from index.loaders.mdinline import display_segments, plain_segments
 from index.models import BlockKind, Document
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 # Deeper nesting than this is cut by markdown-it (its content is left out), which keeps a
 # pathological file from exhausting the stack; real documents nest a handful of levels.
 MAX_NESTING = 40
+# Longer inline text than this that needs markdown-it's inline parser (HTML, entities,
+# escapes...) is shown as typed: that parser is quadratic on some inputs ("[[[[..."),
+# and no real paragraph is this long.
+MAX_PARSED_INLINE = 20_000
 
 
 @dataclass
@@ -264,7 +268,7 @@ def fenced_lines(lines: list[str]) -> list[bool]:
 
 
 _SHORTCODE = re.compile(
-    r"\{\{(?P<d>[<%])-?\s*(?P<close>/)?\s*(?P<name>[\w./-]*)(?P<args>.*?)-?\s*[>%]\}\}",
+    r"\{\{(?P<d>[<%])-?\s*(?P<close>/)?\s*(?P<name>[\w./-]*)(?P<args>[^{}]*?)-?\s*[>%]\}\}",
     re.DOTALL,
 )
 _ARG = re.compile(r"""(?:([\w-]+)\s*=\s*)?(?:"([^"]*)"|'([^']*)'|`([^`]*)`|([^\s"'`]+))""")
@@ -296,8 +300,10 @@ def strip_shortcodes(prepared: Prepared, fenced: list[bool]) -> None:
         ):
             last += 1
         joined = "\n".join(lines[i : last + 1])
+        line, counted = i, 0
         for m in _SHORTCODE.finditer(joined):
-            line = i + joined.count("\n", 0, m.start())
+            line += joined.count("\n", counted, m.start())
+            counted = m.start()
             name = m.group("name").lower()
             if name in ADMONITIONS:
                 if m.group("close"):
@@ -414,14 +420,17 @@ class _Writer(DocumentWriter):
     # walking ------------------------------------------------------------------------------
 
     def walk(self, tokens: list[Token], title: tuple[str, int] | None) -> None:
+        title_heading = -1  # the index of a first "#" heading that repeats the title
         if title is not None:
             text, line = title
-            first = next((t for t in tokens if t.type == "heading_open"), None)
-            same = first is not None and first.tag == "h1" and _squash(
-                text_of(self.inline(tokens[tokens.index(first) + 1]))
-            ) == _squash(text)
-            if not same:  # else the first heading says it, and becomes the root itself
+            first = next((n for n, t in enumerate(tokens) if t.type == "heading_open"), -1)
+            if first >= 0 and tokens[first].tag == "h1":
+                if _squash(text_of(self.inline(tokens[first + 1]))) == _squash(text):
+                    title_heading = first
+            if title_heading < 0:
                 self.heading(0, [(text, line)])
+            else:  # that heading shows the title, and stays the root of every path
+                self.path = [(0, " ".join(text.split()))]
         containers: list[tuple[str, int]] = []  # (kind, token index) innermost last
         table: _Table | None = None
         i = 0
@@ -434,7 +443,10 @@ class _Writer(DocumentWriter):
                 if containers:
                     containers.pop()
             elif kind == "heading_open":
-                self.heading(int(token.tag[1:]), self.inline(tokens[i + 1]))
+                if i == title_heading:
+                    self.emit("heading", self.inline(tokens[i + 1]))
+                else:
+                    self.heading(int(token.tag[1:]), self.inline(tokens[i + 1]))
                 i += 2
             elif kind == "paragraph_open":
                 segments = self.inline(tokens[i + 1])
@@ -544,6 +556,8 @@ class _InlineReader:
         fast = display_segments(token.content, first)
         if fast is not None:
             return fast
+        if len(token.content) > MAX_PARSED_INLINE:
+            return plain_segments(token.content, first)
         children: list[Token] = []
         self.parser.inline.parse(token.content, self.parser, self.env, children)
         return inline_segments(children, token.content, first)
@@ -642,7 +656,7 @@ _HTML_DROP = re.compile(
     r"<!--.*?(?:-->|$)|<(script|style|textarea)\b.*?(?:</\1\s*>|$)|<\?.*?(?:\?>|$)",
     re.DOTALL | re.IGNORECASE,
 )
-_TAG = re.compile(r"</?[A-Za-z][^>]*>|<!\w[^>]*>")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!\w[^<>]*>")
 
 
 def _html_segments(token: Token) -> list[Segment]:

@@ -17,12 +17,30 @@ from __future__ import annotations
 import re
 from typing import Any
 
-try:  # markdown-it's own rules, so that emphasis resolves exactly as it does
-    from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
-    from markdown_it.rules_inline.balance_pairs import processDelimiters
-    from markdown_it.rules_inline.state_inline import Delimiter
-except ImportError:  # pragma: no cover - another markdown-it: always parse with it
-    processDelimiters = None  # type: ignore[assignment]
+# markdown-it's own rules, so that emphasis resolves exactly as it does; imported on first
+# use (answering from a saved index never imports markdown-it)
+_RULES: dict[str, Any] = {}
+
+
+def _markdown_it_rules() -> bool:
+    """Import markdown-it's delimiter rules once; False when this markdown-it has none
+    (then markdown-it parses every inline text itself)."""
+    if not _RULES:
+        try:
+            from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
+            from markdown_it.rules_inline.balance_pairs import processDelimiters
+            from markdown_it.rules_inline.state_inline import Delimiter
+        except ImportError:  # pragma: no cover - another markdown-it
+            _RULES["ok"] = False
+        else:
+            _RULES.update(
+                ok=True,
+                process=processDelimiters,
+                delimiter=Delimiter,
+                punct=lambda c: isMdAsciiPunct(ord(c)) or isPunctChar(c),
+                space=lambda c: isWhiteSpace(ord(c)),
+            )
+    return bool(_RULES["ok"])
 
 Segment = tuple[str, int]
 
@@ -31,6 +49,7 @@ _NEEDS_PARSER = re.compile(
     r"[\\<\x00]|!\[|~~|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
 )
 _SPECIAL_INLINE = re.compile(r"[`*_\[]")
+_BACKTICKS = re.compile(r"`+")
 _BRACKETS = re.compile(r"(?=[`\[\]])(?:[\[\]]|`+)")
 # ( destination "title" ) on one line: a newline inside would hide a line break
 _LINK_TAIL = re.compile(
@@ -43,16 +62,16 @@ def display_segments(raw: str, first_line: int) -> list[Segment] | None:
     """The display text of inline content ``raw`` (an inline token's content) cut where
     its source line changes, each piece with its 0-based line; None when markdown-it's
     inline parser is needed."""
-    if processDelimiters is None or _NEEDS_PARSER.search(raw):
+    if _NEEDS_PARSER.search(raw) or not _markdown_it_rules():
         return None
     if not _SPECIAL_INLINE.search(raw):
-        return _plain(raw, first_line)
+        return plain_segments(raw, first_line)
     return _Scanner(raw, first_line).run()
 
 
-def _plain(raw: str, first_line: int) -> list[Segment]:
-    """Text without inline marks: its lines, each break a space (a line ending in two
-    spaces, a line break), the next line's indentation left out."""
+def plain_segments(raw: str, first_line: int) -> list[Segment]:
+    """Inline text read without its marks: its lines, each break a space (a line ending
+    in two spaces, a line break), the next line's indentation left out."""
     lines = raw.split("\n")
     last = len(lines) - 1
     segments: list[Segment] = []
@@ -114,6 +133,7 @@ class _Scanner:
         self.scopes.append(runs)
         search = _MARK.search
         tokens = self.tokens
+        text_end = -1  # where the last piece of plain text ended
         while pos < end:
             m = search(raw, pos, end)
             if m is None:
@@ -124,6 +144,9 @@ class _Scanner:
             if at > pos:
                 pieces.append(raw[pos:at])
                 tokens += 1
+                text_end = at
+            elif m.group()[0] == "\n":
+                text_end = -1
             mark = m.group()
             first = mark[0]
             pos = m.end()
@@ -142,7 +165,7 @@ class _Scanner:
             elif first == "\n":
                 # a soft or hard break; trailing spaces before it are not text
                 spaces = 0
-                if at and raw[at - 1] == " " and pieces:
+                if text_end == at and raw[at - 1] == " ":
                     last = pieces[-1]
                     spaces = len(last) - len(last.rstrip(" "))
                     pieces[-1] = last[:-spaces] if spaces >= 2 else last[:-1]
@@ -218,6 +241,7 @@ def _resolve(runs: list[Run]) -> list[tuple[int, int]]:
 
 def _process(runs: list[Run]) -> list[tuple[int, int]]:
     """Pair the runs' marks with markdown-it's own algorithm (one Delimiter a mark)."""
+    Delimiter = _RULES["delimiter"]
     delimiters: list[Any] = []
     owner: list[int] = []
     for index, marker, count, can_open, can_close, token in runs:
@@ -233,7 +257,7 @@ def _process(runs: list[Run]) -> list[tuple[int, int]]:
                 )
             )
             owner.append(index)
-    processDelimiters(None, delimiters)  # type: ignore[arg-type]
+    _RULES["process"](None, delimiters)
     used: dict[int, int] = {}
     for n, d in enumerate(delimiters):
         if d.end >= 0:  # a matched pair: both marks are emphasis, not text
@@ -250,40 +274,46 @@ def _kind(char: str) -> tuple[bool, bool]:
     """Whether ``char`` is punctuation, and whether it is white space, to markdown-it."""
     kind = _KINDS.get(char)
     if kind is None:
-        code = ord(char)
-        kind = (isMdAsciiPunct(code) or isPunctChar(char), isWhiteSpace(code))
+        kind = (_RULES["punct"](char), _RULES["space"](char))
         if len(_KINDS) < 10_000:
             _KINDS[char] = kind
     return kind
 
 
-def _code_spans(raw: str) -> dict[int, tuple[int, int]] | None:
+def code_spans(raw: str) -> dict[int, tuple[int, int]]:
     """Code spans as markdown-it finds them: opening backtick offset → (content end,
-    offset after the closing run). None when one runs over a line break (its text
-    would hide the break)."""
+    offset after the closing run). A run opens a span when a later run of the same
+    length closes it, else it is text; linear in the number of runs."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(raw)]
+    by_length: dict[int, list[int]] = {}
+    for n, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(n)
+    cursor = {length: 0 for length in by_length}
     spans: dict[int, tuple[int, int]] = {}
-    pos = raw.find("`")
-    while pos >= 0:
-        run_end = pos
-        while run_end < len(raw) and raw[run_end] == "`":
-            run_end += 1
-        length = run_end - pos
-        search = run_end
-        closed = False
-        while (start := raw.find("`", search)) >= 0:
-            stop = start
-            while stop < len(raw) and raw[stop] == "`":
-                stop += 1
-            if stop - start == length:
-                if "\n" in raw[run_end:start]:
-                    return None
-                spans[pos] = (start, stop)
-                pos = raw.find("`", stop)
-                closed = True
-                break
-            search = stop
-        if not closed:
-            pos = raw.find("`", run_end)
+    n = 0
+    while n < len(runs):
+        start, end = runs[n]
+        same = by_length[end - start]
+        k = cursor[end - start]
+        while k < len(same) and same[k] <= n:
+            k += 1
+        cursor[end - start] = k
+        if k < len(same):  # the next run of this length closes the span
+            closer = same[k]
+            spans[start] = (runs[closer][0], runs[closer][1])
+            n = closer + 1
+        else:
+            n += 1
+    return spans
+
+
+def _code_spans(raw: str) -> dict[int, tuple[int, int]] | None:
+    """``code_spans``, or None when one runs over a line break (its text would hide it)."""
+    spans = code_spans(raw)
+    if "\n" in raw:
+        for start, (content_end, _) in spans.items():
+            if raw.find("\n", start, content_end) >= 0:
+                return None
     return spans
 
 

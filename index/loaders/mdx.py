@@ -11,9 +11,11 @@ inline code are left as they are, attributes on a fence's line included
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from index.loaders.common import decode_text
 from index.loaders.markdown import ADMONITIONS, Prepared, markdown_document
+from index.loaders.mdinline import code_spans
 from index.models import Document
 
 
@@ -22,9 +24,7 @@ def load(source: str, data: bytes) -> Document:
 
 
 _ESM = re.compile(r"(?:import|export)\b(?!\s*[-:,.;!?)])")
-_COMMENT = re.compile(r"\{\s*/\*.*?\*/\s*\}", re.DOTALL)
-_JSX_START = re.compile(r"<(/?)([A-Za-z][\w.:-]*)?(?=[\s/>])|\{(?=\s*/\*)")
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
+_JSX_START = re.compile(r"<(/?)(?:([A-Za-z][\w.:-]*)(?=[\s/>])|(?=>))|\{(?=\s*/\*)")
 
 
 def strip_mdx(prepared: Prepared, fenced: list[bool]) -> None:
@@ -73,21 +73,28 @@ def _depth(line: str) -> int:
 def _strip_jsx(text: str, first_line: int, prepared: Prepared) -> str:
     """``text`` with its JSX tags and comments replaced by the line breaks they held;
     those inside inline code are kept, and admonition components' lines become quotes."""
-    spans = [m.span() for m in _CODE_SPAN.finditer(text)] if "`" in text else []
+    spans = sorted((a, b) for a, (_, b) in code_spans(text).items()) if "`" in text else []
+    starts = [a for a, _ in spans]
     out: list[str] = []
+    budget = 4 * len(text) + 10_000  # characters tags may scan in all: linear time
+    close = -2  # the next "*/" (-1: none left), found once for many comment openings
     cursor = 0
     open_quotes: list[tuple[str, int]] = []
     for m in _JSX_START.finditer(text):
         at = m.start()
-        if at < cursor or any(a <= at < b for a, b in spans):
+        if at < cursor or _inside(spans, starts, at):
             continue
         if text[at] == "{":
-            comment = _COMMENT.match(text, at)
-            if comment is None:
+            if -1 < close < at or close == -2:
+                close = text.find("*/", at)
+            end = _comment_end(text, close)
+            if end < 0:
                 continue
-            end = comment.end()
         else:
+            if budget <= 0:
+                continue
             end = _tag_end(text, m.end())
+            budget -= (end if end > 0 else m.end() + 200) - at
             if end < 0:
                 continue
         out.append(text[cursor:at])
@@ -111,7 +118,22 @@ def _strip_jsx(text: str, first_line: int, prepared: Prepared) -> str:
     return "".join(out)
 
 
-def _tag_end(text: str, pos: int, limit: int = 4000) -> int:
+def _inside(spans: list[tuple[int, int]], starts: list[int], at: int) -> bool:
+    n = bisect_right(starts, at) - 1
+    return n >= 0 and spans[n][0] <= at < spans[n][1]
+
+
+def _comment_end(text: str, close: int) -> int:
+    """The offset past the ``}`` of a ``{/* ... */}`` whose ``*/`` is at ``close``, or -1."""
+    if close < 0:
+        return -1
+    after = close + 2
+    while after < len(text) and text[after] in " \t\n":
+        after += 1
+    return after + 1 if text.startswith("}", after) else -1
+
+
+def _tag_end(text: str, pos: int, limit: int = 2000) -> int:
     """The offset just past the ``>`` that closes a tag whose attributes start at
     ``pos`` (quotes and ``{...}`` expressions skipped), or -1 when there is none."""
     depth = 0
