@@ -428,6 +428,6 @@ def test_sources_and_help_wrap_too(tmp_path: Path) -> None:
     repl.handle(":help")
     assert out.getvalue().startswith(
         "a.txt  1 chunk\n1 document, 1 chunk\n1 file skipped:\n"
-        "  notes.odt: unsupported type (docqa reads .docx,\n  .htm, "
+        "  notes.odt: unsupported type (docqa reads .adoc,\n  .asciidoc, "
     )
     assert max(len(line) for line in out.getvalue().splitlines()) <= 50

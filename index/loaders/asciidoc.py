@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from index.loaders.blocks import DocumentWriter, Segment, code_segments
-from index.loaders.common import decode_text
+from index.loaders.common import check_work, decode_text
 from index.models import BlockKind, Document
 
 
@@ -93,8 +93,12 @@ class _Reader:
 
     def read(self) -> None:
         i = self._header()
+        steps = 0
         while i < len(self.lines):
             i = self._block(i)
+            steps += 1
+            if steps % 1000 == 0:  # the per-file work bound (comments make no blocks)
+                check_work(self.writer.length)
 
     def _header(self) -> int:
         """The document title and the header lines under it (author, revision, attribute

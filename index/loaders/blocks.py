@@ -8,7 +8,7 @@ one per line) and keeps the heading path.
 
 from __future__ import annotations
 
-from index.loaders.common import Anchor, Unreadable
+from index.loaders.common import Anchor, Unreadable, check_work
 from index.models import Block, BlockKind, Document
 
 Segment = tuple[str, int]  # a piece of display text and its 0-based source line
@@ -58,6 +58,8 @@ class DocumentWriter:
             self.blocks[-1] = block
         else:
             self.blocks.append(block)
+            if len(self.blocks) % 100 == 0:  # the per-file work bound, between blocks
+                check_work(self.length)
         self.last_container = container
 
     def heading(self, level: int, segments: list[Segment]) -> None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from index.loaders.blocks import DocumentWriter, Segment, code_segments, text_of, trim
-from index.loaders.common import decode_text
+from index.loaders.common import check_work, decode_text
 from index.loaders.mdinline import display_segments, plain_segments
 from index.models import BlockKind, Document
 
@@ -82,7 +82,9 @@ def markdown_document(
     source_text = "\n".join(prepared.lines)
     parser = _parser(kind == "mdx", source_text)
     env: dict[str, Any] = {}
+    check_work()
     tokens = parser.parse(source_text, env)
+    check_work()
     title = metadata.get("title", "").strip()
     writer = _Writer(prepared, _InlineReader(parser, env))
     writer.walk(tokens, (title, title_line) if title else None)
