@@ -1,6 +1,7 @@
 """What reading Markdown as Markdown costs: building the index of 2,000 Markdown files.
 
     .venv/bin/python -m bench.loaders [--files 2000] [--repeat 2] [--only md|txt]
+                                      [--baseline CHECKOUT]
 
 Writes a deterministic folder of realistic documentation pages (front matter, headings,
 paragraphs wrapped at 80 columns with inline code, links and emphasis, nested lists, code
@@ -11,14 +12,17 @@ once with the files as ``.md`` (the Markdown loader) and once with the same byte
 Times are CPU seconds of this process (best of ``--repeat``), so other work on the
 machine disturbs them less than wall time would. Prints a Markdown table.
 
-Run from another checkout to time its loaders on the same folder, e.g. the code before
-this benchmark existed: ``PYTHONPATH=../other python bench/loaders.py --only md``.
+``--baseline CHECKOUT`` also builds the ``.md`` folder with the code of another checkout
+(another process, its ``index`` first on the path): the build before the Markdown loader,
+for instance, from ``git worktree add ../before <commit>``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -124,11 +128,40 @@ def build_seconds(root: Path, repeat: int) -> tuple[float, int]:
     return best, count
 
 
+_TIME_ELSEWHERE = """
+import sys, time
+from pathlib import Path
+from index.chunking import ChunkingConfig
+from index.retrieval import build_index
+best, count = float("inf"), 0
+for _ in range(int(sys.argv[2])):
+    started = time.process_time()
+    index = build_index(Path(sys.argv[1]), ChunkingConfig())
+    best = min(best, time.process_time() - started)
+    count = len(index.chunks)
+print(best, count)
+"""
+
+
+def build_seconds_in(checkout: Path, root: Path, repeat: int) -> tuple[float, int]:
+    """``build_seconds`` with the code of another checkout, in a process of its own."""
+    env = {**os.environ, "PYTHONPATH": str(checkout.resolve())}
+    done = subprocess.run(
+        [sys.executable, "-c", _TIME_ELSEWHERE, str(root), str(repeat)],
+        env=env, cwd=checkout, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    seconds, count = done.stdout.split()
+    return float(seconds), int(count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=2000, help="Markdown files in the folder")
     parser.add_argument("--repeat", type=int, default=2, help="builds per loader; the best counts")
     parser.add_argument("--only", choices=("md", "txt"), help="time one loader only")
+    parser.add_argument(
+        "--baseline", type=Path, help="also build the .md folder with this checkout's code"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,6 +173,9 @@ def main() -> None:
             size = write_folder(root, args.files, suffix)
             seconds, count = build_seconds(root, args.repeat)
             rows.append((loader, seconds, count))
+            if args.baseline and suffix == ".md":
+                seconds, count = build_seconds_in(args.baseline, root, args.repeat)
+                rows.append((f".md with the code in {args.baseline}", seconds, count))
             shutil.rmtree(root)
     print(f"{args.files:,} Markdown files, {size / 2**20:.1f} MB; CPU seconds of a whole build, "
           f"best of {args.repeat}\n")  # fmt: skip
@@ -147,8 +183,12 @@ def main() -> None:
     print("|---|---:|---:|")
     for loader, seconds, count in rows:
         print(f"| {loader} | {seconds:.2f} | {count:,} |")
-    if len(rows) == 2:
-        print(f"\nMarkdown / plain text: {rows[0][1] / rows[1][1]:.2f}x")
+    md = next((seconds for name, seconds, _ in rows if name.startswith("Markdown")), None)
+    others = [(name, seconds) for name, seconds, _ in rows if not name.startswith("Markdown")]
+    if md and others:
+        print()
+        for name, seconds in others:
+            print(f"Markdown loader / {name}: {md / seconds:.2f}x")
     sys.stdout.flush()
 
 

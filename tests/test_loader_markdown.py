@@ -304,7 +304,10 @@ def test_mdx_esm_jsx_and_comments_are_blanked_line_for_line(tmp_path: Path) -> N
     ("text", "reason"),
     [
         ("---\ntitle: Only front matter\n---\n", "no text (only markup, front matter or headings)"),
-        ("# Just a heading\n\n<!-- and a comment -->\n", "no text (only markup, front matter or headings)"),
+        (
+            "# Just a heading\n\n<!-- and a comment -->\n",
+            "no text (only markup, front matter or headings)",
+        ),
     ],
 )
 def test_a_page_without_text_is_skipped_with_a_reason(
@@ -366,7 +369,10 @@ def test_fast_inline_text_is_markdown_its(raw: str) -> None:
 
 
 def test_fast_inline_covers_documentation_prose() -> None:
-    raw = "Run `poetry add` with **--group dev**, see [the docs](https://x.org/a_b) *first*.\nThen\tgo"
+    raw = (
+        "Run `poetry add` with **--group dev**, see [the docs](https://x.org/a_b) *first*."
+        "\nThen\tgo"
+    )
     assert display_segments(raw, 4) == _parsed_at(raw, 4) == [
         ("Run poetry add with --group dev, see the docs first. ", 4),
         ("Then\tgo", 5),

@@ -236,7 +236,8 @@ class _Reader:
             kind, verbatim = _DELIMITED[delimiter[0]]
             closer = delimiter
         if not verbatim:
-            self.contexts.append((delimiter, self._kind_of(pending, kind)))  # type: ignore[arg-type]
+            kind = self._kind_of(pending, kind)  # type: ignore[arg-type]
+            self.contexts.append((delimiter, kind))
             self.writer.last_container = None
             return i + 1
         end = i + 1
@@ -402,14 +403,16 @@ class _Reader:
         if "{" not in text:
             return text
         for _ in range(3):  # a value may itself refer to another attribute
-            new = _REFERENCE.sub(
-                lambda m: m.group()[1:] if m.group(1) else self.attributes.get(m.group(2).lower(), m.group()),
-                text,
-            )
+            new = _REFERENCE.sub(self._reference, text)
             if new == text:
                 break
             text = new
         return text
+
+    def _reference(self, m: re.Match[str]) -> str:
+        if m.group(1):  # \{name} is the text {name}
+            return m.group()[1:]
+        return self.attributes.get(m.group(2).lower(), m.group())
 
     def _inline(self, text: str) -> str:
         """What a reader sees of a line: passthroughs kept as typed, attributes

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from index.loaders.blocks import DocumentWriter, Segment, code_segments, text_of, trim
+from index.loaders.blocks import DocumentWriter, Segment, code_segments, text_of
 from index.loaders.common import check_work, decode_text
 from index.loaders.mdinline import display_segments, plain_segments
 from index.models import BlockKind, Document
@@ -410,7 +410,9 @@ class _Writer(DocumentWriter):
 
     def emit(self, kind: BlockKind, segments: list[Segment], container: int | None = None) -> None:
         # a label (a tab's name) stands before the first block below its line
-        first = next((line for text, line in segments if text.strip()), None) if self.labels else None
+        first = None
+        if self.labels:
+            first = next((line for text, line in segments if text.strip()), None)
         while self.labels and first is not None and self.labels[0][0] < first:
             line, label = self.labels.pop(0)
             super().emit("paragraph", [(label, line)])
@@ -455,7 +457,8 @@ class _Writer(DocumentWriter):
                 block_kind: BlockKind = "paragraph"
                 container = None
                 if containers and containers[-1][0] != "paragraph":
-                    block_kind, container = containers[-1][0], containers[-1][1]  # type: ignore[assignment]
+                    block_kind = containers[-1][0]  # type: ignore[assignment]
+                    container = containers[-1][1]
                     if block_kind == "quote" and tokens[i - 1].type == "blockquote_open":
                         segments = _strip_marker(segments, _ALERT)
                     elif block_kind == "list_item" and tokens[i - 1].type == "list_item_open":
