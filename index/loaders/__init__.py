@@ -88,7 +88,7 @@ CITED_LINES: dict[str, Callable[[bytes], list[str]]] = {".docx": docx.paragraph_
 SUPPORTED = ", ".join(sorted(LOADERS))
 # Part of the saved index's fingerprint: raise it whenever a loader would make other
 # documents of the same files, so saved indexes are rebuilt rather than kept stale.
-LOADERS_VERSION = "loaders-4"
+LOADERS_VERSION = "loaders-5"
 
 # The bounds on one file; past any of them the file is skipped with the bound as reason.
 MAX_FILE_BYTES = 50 * 1024 * 1024
