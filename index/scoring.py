@@ -1,64 +1,245 @@
-"""BM25+ scores computed from postings.
+"""BM25+ scores computed from postings, over one or several segments.
 
 The scores are those of ``rank_bm25.BM25Plus(corpus).get_scores(query)`` (same k1, b,
 delta, IDF and length normalisation), but a query only touches the postings of its own
-terms instead of walking every chunk in Python. BM25+ rather than BM25Okapi because Okapi
-gives terms found in half of the chunks or more a negative IDF, so on a small folder a
-chunk that matches the question can score below one that does not.
+terms. BM25+ rather than BM25Okapi because Okapi gives terms found in half of the chunks
+or more a negative IDF, so on a small folder a chunk that matches the question can score
+below one that does not.
+
+An index is a list of immutable segments (``Postings``: a sorted vocabulary, each term's
+chunk ids and term frequencies, each chunk's length) and, per segment, the chunks deleted
+since it was written (``Deletions``). The statistics BM25 needs (live chunk count, average
+length, document frequencies) are summed over the live chunks of every segment, so the
+scores equal those of one index built from the live chunks alone. Chunk ids are global:
+the live chunks numbered in segment order.
 
 Every chunk gets ``delta * idf`` for each query term whether it contains it or not (that
 is BM25+'s lower bound); we add that constant once and then only visit matching chunks.
-
-Memory: a posting is a chunk id (int32) and a term frequency in the smallest unsigned
-type that holds the largest one (usually one byte), 5 bytes where a precomputed float32
-impact plus an id (bm25s) takes 8. Impacts are computed per query from the term
-frequency and a per-chunk length norm, in float64, so scores stay equal to rank-bm25's.
+``top_k`` runs in the compiled kernel (``index/_kernel.c``: MaxScore pruning, exact
+rescoring of the survivors) when it is built, and in numpy otherwise; both give the
+scores ``get_scores`` gives, bit for bit.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+try:
+    from index import _kernel
+except ImportError:  # not built (no compiler): the numpy paths below do the same work
+    _kernel = None
 
 K1 = 1.5
 B = 0.75
 DELTA = 1.0
-
-# A query whose postings are fewer than n_docs / _DENSE_RATIO is scored on its candidate
-# chunks only (sorting the candidates costs P log P); more, and one pass over a dense
-# array of every chunk is cheaper than the sort.
-_DENSE_RATIO = 8
 
 
 def _smallest_uint(max_value: int) -> type[np.unsignedinteger]:
     for dtype in (np.uint8, np.uint16, np.uint32):
         if max_value <= np.iinfo(dtype).max:
             return dtype
-    return np.uint64
+    raise ValueError(f"a term frequency of {max_value} does not fit in 32 bits")
+
+
+# --- one segment ------------------------------------------------------------------------
+
+
+class Vocabulary:
+    """A segment's terms, sorted by their UTF-8 bytes: term ``i`` is
+    ``blob[offsets[i]:offsets[i + 1]]``. Looked up by binary search, so opening a saved
+    segment builds no dict of its terms."""
+
+    def __init__(self, blob: bytes | memoryview, offsets: np.ndarray) -> None:
+        self.blob = blob
+        self.offsets = offsets
+
+    @classmethod
+    def from_terms(cls, terms: Iterable[str]) -> Vocabulary:
+        encoded = sorted(t.encode("utf-8") for t in terms)
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        return cls(b"".join(encoded), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def _bytes(self, i: int) -> bytes:
+        return bytes(self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])])
+
+    def term(self, i: int) -> str:
+        return self._bytes(i).decode("utf-8")
+
+    def lookup(self, term: str) -> int:
+        """The term's id, or -1."""
+        key = term.encode("utf-8")
+        if _kernel is not None:
+            return int(_kernel.lookup(self.blob, self.offsets, key))
+        n = len(self)
+        i = bisect_left(range(n), key, key=self._bytes)
+        return i if i < n and self._bytes(i) == key else -1
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.term(i) for i in range(len(self)))
+
+
+@dataclass
+class Postings:
+    """One segment's inverted index. ``indptr[t]:indptr[t + 1]`` delimits term ``t``'s
+    postings in ``doc_ids`` (ascending local chunk ids) and ``tfs``; ``max_tf[t]`` is the
+    largest of them (for the pruning bound); ``doc_len`` counts each chunk's terms."""
+
+    vocab: Vocabulary
+    indptr: np.ndarray  # int64, n_terms + 1
+    doc_ids: np.ndarray  # int32
+    tfs: np.ndarray  # uint8, uint16 or uint32
+    doc_len: np.ndarray  # int32, n_docs
+    max_tf: np.ndarray  # uint32, n_terms
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.doc_len)
+
+    def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = int(self.indptr[term_id]), int(self.indptr[term_id + 1])
+        return self.doc_ids[lo:hi], self.tfs[lo:hi]
+
+    def tf(self, term_id: int, doc: int) -> int:
+        docs, tfs = self.postings(term_id)
+        pos = int(np.searchsorted(docs, doc))
+        return int(tfs[pos]) if pos < len(docs) and docs[pos] == doc else 0
+
+    @classmethod
+    def from_counts(
+        cls,
+        terms: Sequence[str],
+        term_ids: np.ndarray,
+        tfs: np.ndarray,
+        per_doc: np.ndarray,
+        doc_len: np.ndarray,
+    ) -> Postings:
+        """Invert postings listed chunk by chunk: ``per_doc[d]`` pairs of (index into
+        ``terms``, term frequency) for chunk ``d``. Terms without a posting are left out."""
+        term_ids = np.asarray(term_ids, dtype=np.int64)
+        df = np.bincount(term_ids, minlength=len(terms))
+        used = [t for t, n in zip(terms, df.tolist()) if n]
+        vocab = Vocabulary.from_terms(used)
+        # old id → rank of its UTF-8 bytes among the used terms
+        order = sorted(range(len(terms)), key=lambda i: terms[i].encode("utf-8"))
+        new_id = np.full(len(terms), -1, dtype=np.int64)
+        rank = 0
+        for i in order:
+            if df[i]:
+                new_id[i] = rank
+                rank += 1
+        mapped = new_id[term_ids]
+        docs = np.repeat(np.arange(len(per_doc), dtype=np.int32), per_doc)
+        # a stable sort by term keeps each term's chunk ids ascending
+        by_term = np.argsort(mapped, kind="stable")
+        counts = np.bincount(mapped, minlength=len(vocab))
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        tfs = np.asarray(tfs)
+        max_tf = int(tfs.max()) if len(tfs) else 0
+        sorted_tfs = tfs[by_term].astype(_smallest_uint(max_tf))
+        return cls(
+            vocab=vocab,
+            indptr=indptr,
+            doc_ids=docs[by_term],
+            tfs=sorted_tfs,
+            doc_len=np.ascontiguousarray(doc_len, dtype=np.int32),
+            max_tf=_max_per_term(indptr, sorted_tfs),
+        )
+
+
+def _max_per_term(indptr: np.ndarray, tfs: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(indptr) - 1, dtype=np.uint32)
+    nonempty = np.flatnonzero(np.diff(indptr))
+    if len(nonempty):
+        out[nonempty] = np.maximum.reduceat(tfs, indptr[nonempty]).astype(np.uint32)
+    return out
+
+
+@dataclass
+class Deletions:
+    """The chunks of one segment deleted since it was written, and what they took from
+    its statistics: ``counts[i]`` postings of term ``terms[i]`` (ascending term ids)."""
+
+    mask: np.ndarray  # uint8 per chunk, 1 = deleted
+    terms: np.ndarray  # int32
+    counts: np.ndarray  # int32
+    length: int  # summed doc_len of the deleted chunks
+
+    @classmethod
+    def none(cls, n_docs: int) -> Deletions:
+        empty = np.zeros(0, dtype=np.int32)
+        return cls(np.zeros(n_docs, dtype=np.uint8), empty, empty, 0)
+
+    @property
+    def count(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+    def delete(self, postings: Postings, chunks: np.ndarray) -> Deletions:
+        """A new ``Deletions`` with the local chunk ids ``chunks`` deleted as well."""
+        new = np.zeros(len(self.mask), dtype=np.uint8)
+        new[chunks] = 1
+        new &= self.mask == 0  # only what was not deleted already
+        if not new.any():
+            return self
+        added = _marked_per_term(postings, new)
+        dense = np.zeros(len(postings.vocab), dtype=np.int64)
+        dense[self.terms] = self.counts
+        dense += added
+        terms = np.flatnonzero(dense).astype(np.int32)
+        return Deletions(
+            mask=self.mask | new,
+            terms=terms,
+            counts=dense[terms].astype(np.int32),
+            length=self.length + int(postings.doc_len[new.view(bool)].sum()),
+        )
+
+
+def _marked_per_term(postings: Postings, mask: np.ndarray) -> np.ndarray:
+    """How many of each term's postings are in chunks marked in ``mask``."""
+    out = np.zeros(len(postings.vocab), dtype=np.int32)
+    if _kernel is not None:
+        _kernel.count_marked(postings.indptr, postings.doc_ids, mask, out)
+        return out
+    # in slices, so the fallback never holds a term id per posting at once
+    step = 1 << 20
+    for lo in range(0, len(postings.doc_ids), step):
+        hi = min(lo + step, len(postings.doc_ids))
+        marked = np.flatnonzero(mask[postings.doc_ids[lo:hi]]) + lo
+        if len(marked):
+            term_of = np.searchsorted(postings.indptr, marked, side="right") - 1
+            out += np.bincount(term_of, minlength=len(out)).astype(np.int32)
+    return out
+
+
+# --- building a segment from tokens -----------------------------------------------------
 
 
 class PostingsBuilder:
-    """Collects postings chunk by chunk, then builds a ``BM25Scorer``.
+    """Collects chunks' tokens, in chunk order, then inverts them into ``Postings``."""
 
-    Chunks come either as tokens (``add``) or as postings already counted against this
-    builder's vocabulary (``add_postings``, what an incremental update keeps of the
-    unchanged files), in the order their ids should follow.
-    """
-
-    def __init__(self, vocab: dict[str, int] | None = None) -> None:
+    def __init__(self) -> None:
         # A dict that numbers a new term on first sight, so mapping a chunk's tokens to
         # term ids runs in C (map + Counter) instead of a Python loop per token.
-        self.vocab: defaultdict[str, int] = defaultdict(None, vocab or {})
+        self.vocab: defaultdict[str, int] = defaultdict(None)
         self.vocab.default_factory = self.vocab.__len__
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._terms = array("i")
         self._tfs = array("i")
         self._per_doc = array("i")
         self._doc_len = array("i")
+
+    def __len__(self) -> int:
+        return len(self._per_doc)
 
     def add(self, tokens: Sequence[str]) -> None:
         counts = Counter(map(self.vocab.__getitem__, tokens))
@@ -78,220 +259,282 @@ class PostingsBuilder:
             per_doc.append(len(counts))
             doc_len.append(len(tokens))
 
-    def add_postings(
-        self, terms: np.ndarray, tfs: np.ndarray, per_doc: np.ndarray, doc_len: np.ndarray
+    def add_counted(
+        self, terms: Sequence[str], term_idx: np.ndarray, tfs: np.ndarray,
+        per_doc: np.ndarray, doc_len: np.ndarray,
     ) -> None:
-        """Append chunks given chunk by chunk, as ``BM25Scorer.doc_postings`` returns."""
-        self._flush()
-        self._parts.append(
-            (
-                terms.astype(np.int32, copy=False),
-                tfs.astype(np.int32, copy=False),
-                per_doc.astype(np.int32, copy=False),
-                doc_len.astype(np.int32, copy=False),
-            )
+        """Append chunks counted elsewhere (a build worker): ``term_idx`` points into
+        ``terms``, ``per_doc[d]`` postings per chunk."""
+        ids = np.fromiter(map(self.vocab.__getitem__, terms), dtype=np.int32, count=len(terms))
+        self._terms.extend(ids[term_idx].tolist() if len(term_idx) else [])
+        self._tfs.extend(np.asarray(tfs, dtype=np.int32).tolist())
+        self._per_doc.extend(np.asarray(per_doc, dtype=np.int32).tolist())
+        self._doc_len.extend(np.asarray(doc_len, dtype=np.int32).tolist())
+
+    def postings(self) -> Postings:
+        terms = [""] * len(self.vocab)
+        for term, i in self.vocab.items():
+            terms[i] = term
+        return Postings.from_counts(
+            terms,
+            np.frombuffer(self._terms, dtype=np.int32),
+            np.frombuffer(self._tfs, dtype=np.int32),
+            np.frombuffer(self._per_doc, dtype=np.int32),
+            np.frombuffer(self._doc_len, dtype=np.int32),
         )
 
-    def _flush(self) -> None:
-        if len(self._per_doc):
-            self._parts.append(
-                (
-                    np.frombuffer(self._terms, dtype=np.int32),
-                    np.frombuffer(self._tfs, dtype=np.int32),
-                    np.frombuffer(self._per_doc, dtype=np.int32),
-                    np.frombuffer(self._doc_len, dtype=np.int32),
-                )
-            )
-            self._terms, self._tfs = array("i"), array("i")
-            self._per_doc, self._doc_len = array("i"), array("i")
-
     def build(self) -> BM25Scorer:
-        self._flush()
-        columns = [
-            np.concatenate([part[i] for part in self._parts])
-            if self._parts
-            else np.zeros(0, dtype=np.int32)
-            for i in range(4)
-        ]
-        self._parts = []
-        terms, tfs, per_doc, doc_len = columns
-        vocab = dict(self.vocab)
-        df = np.bincount(terms, minlength=len(vocab))
-        if not df.all():
-            # terms whose chunks were all removed: rank-bm25 would not know them (IDF 0),
-            # so they leave the vocabulary and the other ids close up
-            kept = df > 0
-            new_id = np.cumsum(kept) - 1
-            terms = new_id[terms].astype(np.int32)
-            vocab = {t: int(new_id[i]) for t, i in vocab.items() if kept[i]}
-        return BM25Scorer.from_postings(vocab, terms, tfs, per_doc, doc_len)
+        return BM25Scorer([self.postings()])
+
+
+# --- the scorer over segments -----------------------------------------------------------
 
 
 class BM25Scorer:
-    """Term postings (chunk ids and term frequencies) plus per-chunk length norms.
+    """BM25+ over the live chunks of ``segments`` (each with its ``Deletions``, or None).
 
-    ``indptr[t]:indptr[t + 1]`` delimits term ``t``'s postings in ``doc_ids`` (ascending
-    chunk ids) and ``tfs``; ``vocab`` maps a term to ``t``.
+    Global chunk ids number the live chunks in segment order.
     """
 
     def __init__(
         self,
-        vocab: dict[str, int],
-        indptr: np.ndarray,
-        doc_ids: np.ndarray,
-        tfs: np.ndarray,
-        doc_len: np.ndarray,
+        segments: Sequence[Postings],
+        deletions: Sequence[Deletions | None] | None = None,
         k1: float = K1,
         b: float = B,
         delta: float = DELTA,
     ) -> None:
-        self.vocab = vocab
-        self.indptr = indptr
-        self.doc_ids = doc_ids
-        self.tfs = tfs
-        self.doc_len = doc_len
+        self.segments = list(segments)
+        dels = list(deletions) if deletions is not None else [None] * len(self.segments)
+        self.deletions = [d if d is not None and d.count else None for d in dels]
         self.k1, self.b, self.delta = k1, b, delta
-        n_docs = len(doc_len)
-        self.n_docs = n_docs
-        df = np.diff(indptr)
-        # rank-bm25: idf = log((N + 1) / df)
-        self.idf = np.log((n_docs + 1) / np.maximum(df, 1)).astype(np.float64)
-        total = float(doc_len.sum())
-        self.avgdl = total / n_docs if n_docs else 0.0
-        # rank-bm25 divides by avgdl; a corpus of empty chunks has none, and no term either
-        safe_avgdl = self.avgdl or 1.0
-        self._norm = k1 * (1 - b + b * doc_len.astype(np.float64) / safe_avgdl)
+        self.bases: list[int] = []
+        self._ranks: list[np.ndarray | None] = []
+        self._live_local: list[np.ndarray | None] = []
+        n = total = 0
+        for seg, dele in zip(self.segments, self.deletions):
+            self.bases.append(n)
+            if dele is None:
+                self._ranks.append(None)
+                self._live_local.append(None)
+                n += seg.n_docs
+                total += int(seg.doc_len.sum(dtype=np.int64))
+            else:
+                live = dele.mask == 0
+                self._ranks.append((np.cumsum(live, dtype=np.int32) - 1).astype(np.int32))
+                self._live_local.append(np.flatnonzero(live).astype(np.int32))
+                n += seg.n_docs - dele.count
+                total += int(seg.doc_len.sum(dtype=np.int64)) - dele.length
+        self.n_docs = n
+        self.total_len = total
+        self.avgdl = total / n if n else 0.0
+        self._kernel_segments: list[tuple[object, ...]] | None = None
 
     @classmethod
     def build(cls, corpus: Iterable[Sequence[str]]) -> BM25Scorer:
-        """Index tokenized chunks; chunk ids are their positions in ``corpus``.
+        """Index tokenized chunks as one segment; chunk ids are positions in ``corpus``.
 
-        ``corpus`` may be a generator: each chunk's tokens are counted and dropped, so
-        the token lists of a large corpus never need to be in memory together.
+        ``corpus`` may be a generator: each chunk's tokens are counted and dropped.
         """
         builder = PostingsBuilder()
         builder.add_many(corpus)
         return builder.build()
 
-    @classmethod
-    def from_postings(
-        cls,
-        vocab: dict[str, int],
-        terms: np.ndarray,
-        tfs: np.ndarray,
-        postings_per_doc: np.ndarray,
-        doc_len: np.ndarray,
-    ) -> BM25Scorer:
-        """Build from postings listed chunk by chunk: ``postings_per_doc[d]`` pairs of
-        (term id, term frequency) for chunk ``d``, in chunk order.
+    # -- ids -------------------------------------------------------------------------
 
-        Every term of ``vocab`` must have a posting (``PostingsBuilder`` drops the others).
-        """
-        n_terms = len(vocab)
-        docs = np.repeat(
-            np.arange(len(postings_per_doc), dtype=np.int32), postings_per_doc
-        )
-        max_tf = int(tfs.max()) if len(tfs) else 0
-        tfs = tfs.astype(_smallest_uint(max_tf))
-        # a stable sort by term keeps each term's chunk ids ascending
-        order = np.argsort(terms, kind="stable")
-        indptr = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
-        return cls(
-            vocab,
-            indptr,
-            docs[order],
-            tfs[order],
-            np.ascontiguousarray(doc_len, dtype=np.int32),
-        )
+    def locate(self, doc_id: int) -> tuple[int, int]:
+        """``(segment, local chunk id)`` of a global chunk id."""
+        if not 0 <= doc_id < self.n_docs:
+            raise IndexError(f"chunk {doc_id} out of range (0-{self.n_docs - 1})")
+        s = bisect_left(self.bases, doc_id + 1) - 1
+        live = self._live_local[s]
+        offset = doc_id - self.bases[s]
+        return s, int(live[offset]) if live is not None else offset
 
-    def doc_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The postings chunk by chunk: ``(term ids, tfs, postings per chunk)``.
+    def live_ids(self, s: int) -> np.ndarray:
+        """The local ids of segment ``s``'s live chunks, in order."""
+        live = self._live_local[s]
+        return live if live is not None else np.arange(self.segments[s].n_docs, dtype=np.int32)
 
-        Feed a range of chunks of it to ``PostingsBuilder(scorer.vocab).add_postings``.
+    # -- statistics ------------------------------------------------------------------
 
-        The inverse of ``from_postings``; incremental updates drop and append chunks in
-        this form without tokenizing the unchanged ones again.
-        """
-        terms = np.repeat(
-            np.arange(len(self.vocab), dtype=np.int32), np.diff(self.indptr)
-        )
-        # a stable sort by chunk keeps each chunk's terms in term-id order
-        order = np.argsort(self.doc_ids, kind="stable")
-        per_doc = np.bincount(self.doc_ids, minlength=self.n_docs).astype(np.int32)
-        return terms[order], self.tfs[order], per_doc
+    def _term_ids(self, term: str) -> list[int]:
+        return [seg.vocab.lookup(term) for seg in self.segments]
 
-    def term_weights(
-        self, terms: Sequence[str], weights: Sequence[float] | None = None
-    ) -> dict[int, float]:
-        """Known term ids with their summed weights (a repeated term counts again)."""
-        merged: dict[int, float] = {}
+    def _df(self, ids: Sequence[int]) -> int:
+        df = 0
+        for seg, dele, t in zip(self.segments, self.deletions, ids):
+            if t < 0:
+                continue
+            df += int(seg.indptr[t + 1] - seg.indptr[t])
+            if dele is not None:
+                i = int(np.searchsorted(dele.terms, t))
+                if i < len(dele.terms) and dele.terms[i] == t:
+                    df -= int(dele.counts[i])
+        return df
+
+    def df(self, term: str) -> int:
+        """How many live chunks hold ``term``."""
+        return self._df(self._term_ids(term))
+
+    def idf_of(self, term: str) -> float | None:
+        """The term's IDF, or ``None`` for a term no chunk contains."""
+        df = self.df(term)
+        return math.log((self.n_docs + 1) / df) if df else None
+
+    def unseen_idf(self) -> float:
+        """The IDF a term would have if half a chunk held it: rarer than any real term."""
+        return math.log((self.n_docs + 1) / 0.5)
+
+    @property
+    def vocab(self) -> LiveTerms:
+        return LiveTerms(self)
+
+    def _merged(
+        self, terms: Sequence[str], weights: Sequence[float] | None
+    ) -> dict[str, float]:
+        """Distinct terms in first-seen order with their summed weights."""
+        merged: dict[str, float] = {}
         for i, term in enumerate(terms):
-            term_id = self.vocab.get(term)
-            if term_id is not None:
-                weight = 1.0 if weights is None else weights[i]
-                merged[term_id] = merged.get(term_id, 0.0) + weight
+            merged[term] = merged.get(term, 0.0) + (1.0 if weights is None else weights[i])
         return merged
 
-    def _impacts(self, term_id: int, weight: float) -> tuple[np.ndarray, np.ndarray]:
-        """The chunks holding ``term_id`` and what it adds to each above the floor.
+    def _query(
+        self, terms: Sequence[str], weights: Sequence[float] | None
+    ) -> tuple[list[tuple[list[int], float]], float]:
+        """Known terms as (ids per segment, weight * idf), and the BM25+ floor."""
+        out = []
+        for term, weight in self._merged(terms, weights).items():
+            ids = self._term_ids(term)
+            df = self._df(ids)
+            if df:
+                out.append((ids, weight * math.log((self.n_docs + 1) / df)))
+        base = float(sum(wi * self.delta for _, wi in out))
+        return out, base
 
-        ``get_scores`` and ``top_k`` both go through this one formula, adding terms in
-        the same order, so their scores agree to the last bit and so do tie-breaks.
-        """
-        lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
-        docs = self.doc_ids[lo:hi]
-        tf = self.tfs[lo:hi].astype(np.float64)
+    def _norm(self, s: int) -> np.ndarray:
+        doc_len = self.segments[s].doc_len.astype(np.float64)
+        return self.k1 * (1 - self.b + self.b * doc_len / (self.avgdl or 1.0))
+
+    def _impacts(
+        self, s: int, term_id: int, wi: float, norm: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The segment's live chunks holding the term and what it adds to each above the
+        floor; the same operations, in the same order, as the kernel's."""
+        docs, tf_raw = self.segments[s].postings(term_id)
+        dele = self.deletions[s]
+        if dele is not None:
+            keep = dele.mask[docs] == 0
+            docs, tf_raw = docs[keep], tf_raw[keep]
+        tf = tf_raw.astype(np.float64)
         impact = tf * (self.k1 + 1)
-        impact /= self._norm[docs] + tf
-        impact *= weight * self.idf[term_id]
+        impact /= norm[docs] + tf
+        impact *= wi
         return docs, impact
 
-    def _base(self, merged: dict[int, float]) -> float:
-        return float(sum(w * self.idf[t] * self.delta for t, w in merged.items()))
+    # -- scoring ---------------------------------------------------------------------
 
     def get_scores(
         self, terms: Sequence[str], weights: Sequence[float] | None = None
     ) -> np.ndarray:
-        """A score for every chunk, equal to rank-bm25's ``get_scores`` when unweighted."""
-        merged = self.term_weights(terms, weights)
-        scores = np.full(self.n_docs, self._base(merged), dtype=np.float64)
-        for term_id, weight in merged.items():
-            docs, impact = self._impacts(term_id, weight)
-            # a term's chunk ids are distinct, so plain fancy-index += adds each once
-            scores[docs] += impact
-        return scores
+        """A score for every live chunk, equal to rank-bm25's ``get_scores`` when
+        unweighted."""
+        query, base = self._query(terms, weights)
+        parts = []
+        for s, seg in enumerate(self.segments):
+            scores = np.full(seg.n_docs, base, dtype=np.float64)
+            norm = self._norm(s)
+            for ids, wi in query:
+                if ids[s] >= 0:
+                    docs, impact = self._impacts(s, ids[s], wi, norm)
+                    # a term's chunk ids are distinct, so fancy-index += adds each once
+                    scores[docs] += impact
+            parts.append(scores[self.live_ids(s)])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
 
     def top_k(
-        self, terms: Sequence[str], k: int, weights: Sequence[float] | None = None
+        self,
+        terms: Sequence[str],
+        k: int,
+        weights: Sequence[float] | None = None,
+        prune: bool = True,
     ) -> list[tuple[int, float]]:
         """The ``k`` best chunks that contain a query term, as ``(chunk id, score)``.
 
-        Ties go to the lower chunk id, so results never depend on sort stability. Each
-        score is bit for bit the one ``get_scores`` gives that chunk.
+        Ties go to the lower chunk id. Each score is bit for bit the one ``get_scores``
+        gives that chunk. ``prune=False`` scores every posting (for tests and the
+        benchmark); the results are the same.
         """
-        merged = self.term_weights(terms, weights)
-        if not merged or k <= 0:
+        if k <= 0 or self.n_docs == 0:
             return []
-        base = self._base(merged)
-        n_postings = sum(
-            int(self.indptr[t + 1] - self.indptr[t]) for t in merged
-        )
-        if n_postings * _DENSE_RATIO < self.n_docs:
-            parts = [self._impacts(t, w) for t, w in merged.items()]
-            candidates = np.unique(np.concatenate([docs for docs, _ in parts]))
-            scores = np.full(len(candidates), base, dtype=np.float64)
-            for docs, impact in parts:
-                scores[np.searchsorted(candidates, docs)] += impact
-        else:
-            scores = np.full(self.n_docs, base, dtype=np.float64)
-            matched = np.zeros(self.n_docs, dtype=bool)
-            for term_id, weight in merged.items():
-                docs, impact = self._impacts(term_id, weight)
+        if _kernel is not None:
+            merged = self._merged(terms, weights)
+            hits = _kernel.search(
+                [t.encode("utf-8") for t in merged],
+                list(merged.values()),
+                k,
+                self._kernel_view(),
+                self.n_docs,
+                self.total_len,
+                self.k1,
+                self.b,
+                self.delta,
+                prune,
+            )
+            return [(int(doc), float(score)) for doc, score in hits]
+        return self._top_k_numpy(terms, k, weights)
+
+    def _kernel_view(self) -> list[tuple[object, ...]]:
+        if self._kernel_segments is None:
+            view = []
+            for s, seg in enumerate(self.segments):
+                dele = self.deletions[s]
+                view.append(
+                    (
+                        seg.vocab.blob,
+                        seg.vocab.offsets,
+                        seg.indptr,
+                        seg.doc_ids,
+                        seg.tfs,
+                        seg.tfs.dtype.itemsize,
+                        seg.doc_len,
+                        seg.max_tf,
+                        None if dele is None else dele.mask,
+                        None if dele is None else dele.terms,
+                        None if dele is None else dele.counts,
+                        self._ranks[s],
+                        self.bases[s],
+                        int(seg.doc_len.min()) if seg.n_docs else 0,
+                    )
+                )
+            self._kernel_segments = view
+        return self._kernel_segments
+
+    def _top_k_numpy(
+        self, terms: Sequence[str], k: int, weights: Sequence[float] | None
+    ) -> list[tuple[int, float]]:
+        query, base = self._query(terms, weights)
+        found_ids, found_scores = [], []
+        for s, seg in enumerate(self.segments):
+            present = [(ids[s], wi) for ids, wi in query if ids[s] >= 0]
+            if not present:
+                continue
+            norm = self._norm(s)
+            scores = np.full(seg.n_docs, base, dtype=np.float64)
+            matched = np.zeros(seg.n_docs, dtype=bool)
+            for term_id, wi in present:
+                docs, impact = self._impacts(s, term_id, wi, norm)
                 scores[docs] += impact
                 matched[docs] = True
-            candidates = np.flatnonzero(matched)
-            scores = scores[candidates]
+            local = np.flatnonzero(matched)
+            rank = self._ranks[s]
+            gids = self.bases[s] + (rank[local] if rank is not None else local)
+            found_ids.append(gids.astype(np.int64))
+            found_scores.append(scores[local])
+        if not found_ids:
+            return []
+        candidates = np.concatenate(found_ids)
+        scores = np.concatenate(found_scores)
         if k < len(candidates):
             # argpartition finds the k best in linear time but leaves them unordered;
             # widen to every candidate tied with the k-th so the tie-break stays exact
@@ -301,30 +544,43 @@ class BM25Scorer:
         order = np.lexsort((candidates, -scores))[:k]
         return [(int(candidates[i]), float(scores[i])) for i in order]
 
+    # -- one chunk -------------------------------------------------------------------
+
     def term_frequency(self, term: str, doc_id: int) -> int:
         """How often ``term`` occurs in chunk ``doc_id`` (0 when it does not)."""
-        term_id = self.vocab.get(term)
-        if term_id is None:
-            return 0
-        lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
-        docs = self.doc_ids[lo:hi]
-        pos = int(np.searchsorted(docs, doc_id))
-        return int(self.tfs[lo + pos]) if pos < len(docs) and docs[pos] == doc_id else 0
-
-    def idf_of(self, term: str) -> float | None:
-        """The term's IDF, or ``None`` for a term no chunk contains."""
-        term_id = self.vocab.get(term)
-        return None if term_id is None else float(self.idf[term_id])
-
-    def unseen_idf(self) -> float:
-        """The IDF a term would have if half a chunk held it: rarer than any real term."""
-        return math.log((self.n_docs + 1) / 0.5)
+        s, local = self.locate(doc_id)
+        term_id = self.segments[s].vocab.lookup(term)
+        return 0 if term_id < 0 else self.segments[s].tf(term_id, local)
 
     def contribution(self, term: str, doc_id: int, weight: float = 1.0) -> float:
         """What ``term`` adds to chunk ``doc_id``'s score, its BM25+ floor included."""
         idf = self.idf_of(term)
         if idf is None:
             return 0.0
+        s, local = self.locate(doc_id)
         tf = self.term_frequency(term, doc_id)
-        norm = self._norm[doc_id]
+        dl = float(self.segments[s].doc_len[local])
+        norm = self.k1 * (1 - self.b + self.b * dl / (self.avgdl or 1.0))
         return weight * idf * (self.delta + tf * (self.k1 + 1) / (norm + tf))
+
+
+class LiveTerms:
+    """The terms some live chunk holds (``term in scorer.vocab``)."""
+
+    def __init__(self, scorer: BM25Scorer) -> None:
+        self._scorer = scorer
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self._scorer.df(term) > 0
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for seg in self._scorer.segments:
+            for term in seg.vocab:
+                if term not in seen:
+                    seen.add(term)
+                    if term in self:
+                        yield term
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

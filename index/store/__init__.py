@@ -1,14 +1,16 @@
 """The saved index: a data folder that survives restarts, crashes and edits of the documents.
 
-``format`` is the on-disk layout (files, checksums, atomic generations, locking), ``table``
-the chunk table, ``update`` the folder scan, the diff against the saved records and the
-incremental assembly behind ``open_index``.
+``container`` is the file format every part is written in, ``segment`` one immutable
+segment (postings and chunks), ``table`` the chunk table, ``format`` the generations,
+file records, deletions and locks, ``update`` the folder scan, the diff against the saved
+records, the segment writer, the merge policy and ``open_index``.
 """
 
+from index.store.container import IndexCorrupt
 from index.store.format import (
     FORMAT_VERSION,
     FileRecord,
-    IndexCorrupt,
+    FileRecords,
     IndexMissing,
     IndexOutdated,
     IndexStore,
@@ -16,7 +18,7 @@ from index.store.format import (
     StoredIndex,
     index_fingerprint,
 )
-from index.store.table import BLOCK_ROW, ROW, ChunkTable, ChunkTableBuilder
+from index.store.table import BLOCK_ROW, ROW, ChunkTable, ChunkTableBuilder, SegmentedChunks
 from index.store.update import (
     Changes,
     FileStat,
@@ -36,6 +38,7 @@ __all__ = [
     "ChunkTable",
     "ChunkTableBuilder",
     "FileRecord",
+    "FileRecords",
     "FileStat",
     "IndexCorrupt",
     "IndexMissing",
@@ -44,6 +47,7 @@ __all__ = [
     "IndexStatus",
     "IndexStore",
     "Manifest",
+    "SegmentedChunks",
     "StoredIndex",
     "diff",
     "index_fingerprint",

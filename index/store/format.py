@@ -1,60 +1,61 @@
-"""The on-disk format of the saved index: a data folder that survives restarts, crashes
-and edits of the documents.
+"""The on-disk format of the saved index: immutable segments, per-segment deletions and
+file records, tied together by small generation manifests.
 
 Layout (one index per documents folder, keyed by its resolved path)::
 
     .docqa/indexes/<folder>-<hash>/
-        CURRENT              {"generation": ..., "manifest_sha256": ...}: the live one
-        gen-<ns>-<pid>/      a complete generation, never modified once named
-            manifest.json    format, fingerprint, files (stat, sha256, chunk range),
-                             and a sha256 and size for every file below
-            vocab.json       terms in id order
-            strings.json     sources and heading paths the chunk rows point into
-            indptr.npy doc_ids.npy tfs.npy doc_len.npy    the postings (BM25Scorer)
-            chunks.npy       one row per chunk: source, lines, span, page, heading
-            text_offsets.npy texts.utf8                   chunk texts, read on demand
-            block_ptr.npy blocks.npy   each chunk's typed blocks (offsets into its text)
+        CURRENT                   {"generation": "gen-...json", "sha256": ...}: the live one
+        gen-<ns>-<pid>.json       format, fingerprint, the segments in order (each with its
+                                  size, footer hash and deletions file) and the records file
+        seg-<ns>-<pid>.dq         a segment: postings and chunks (``segment.py``); never
+                                  modified once named, shared by later generations
+        del-<ns>-<pid>.dq         the chunks of one segment deleted since it was written
+        rec-<ns>-<pid>.dq         one record per file of the folder: size, mtime, sha256,
+                                  segment, first chunk, chunk count, skip reason
+        write.lock read.lock      advisory locks
 
-No pickle: arrays are ``.npy`` read without object dtypes, the rest JSON. A save writes a
-new generation folder beside the live one (every file fsynced), renames it into place,
-then swaps ``CURRENT`` with an atomic rename, so a kill at any point leaves the previous
-generation live. A load checks the manifest's hash (from ``CURRENT``) and every file's
-size and hash: truncation or corruption is reported in one line and the index rebuilt.
+Every file is written under a temporary name, fsynced and renamed; ``CURRENT`` is swapped
+last with an atomic rename, so a kill at any point leaves the previous generation live.
+Opening checks the manifest's hash (from ``CURRENT``), each file's size and footer hash,
+and the arrays' consistency; ``verify`` hashes every array. A writer holds ``write.lock``
+for the whole update; it removes unreferenced files (keeping the previous generation's)
+holding ``read.lock`` exclusively, and a reader holds it shared while it opens the
+files, so a reader never loses the generation it is opening. No pickle anywhere.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
-import math
-import mmap
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from index.chunking import ChunkingConfig
 from index.errors import IndexStoreError
-from index.loaders import LOADERS_VERSION
-from index.scoring import DELTA, K1, B, BM25Scorer
-from index.store.table import BLOCK_ROW, ROW, ChunkTable
+from index.scoring import DELTA, K1, B, BM25Scorer, Deletions, Postings
+from index.store.container import ArrayFile, IndexCorrupt, write_arrays
+from index.store.segment import StringTable, read_segment, write_segment
+from index.store.table import ChunkTable, SegmentedChunks
 from index.tokenize import fingerprint as tokenizer_fingerprint
 
-FORMAT_VERSION = 2
+__all__ = ["IndexCorrupt"]
+
+FORMAT_VERSION = 3
 
 # A file modified this close to a save may change again within the same mtime tick;
 # such files are recorded with an unknown mtime so the next start hashes them.
 RACY_SECONDS = 2.0
 
-# Called with a step name after each file of a save is written (and after the rename);
+# Called with a step name after each file of a save is written (and after the swap);
 # tests set it to stop a save in the middle. Nothing else should.
 _after_write: Callable[[str], None] | None = None
 
@@ -63,23 +64,33 @@ class IndexMissing(IndexStoreError):
     """No index has been saved for this documents folder yet."""
 
 
-class IndexCorrupt(IndexStoreError):
-    """The saved index is truncated, damaged or unreadable."""
-
-
 class IndexOutdated(IndexStoreError):
     """The saved index was made with another format or other settings."""
 
 
 def index_fingerprint(config: ChunkingConfig) -> str:
     """Everything that changes which terms, chunks or scores the index would hold."""
-    return (
-        f"{tokenizer_fingerprint()}|{LOADERS_VERSION}|{config.fingerprint()}"
-        f"|bm25plus:{K1}:{B}:{DELTA}"
-    )
+    return f"{tokenizer_fingerprint()}|{config.fingerprint()}|bm25plus:{K1}:{B}:{DELTA}"
 
 
-# --- manifest ---------------------------------------------------------------------------
+def _step(name: str) -> None:
+    if _after_write is not None:
+        _after_write(name)
+
+
+# --- file records -----------------------------------------------------------------------
+
+RECORD = np.dtype(
+    [
+        ("size", "<i8"),
+        ("mtime_ns", "<i8"),  # -1: modified too close to the save to be trusted
+        ("sha256", "V32"),
+        ("segment", "<i4"),  # position in the generation's segment list; -1 if skipped
+        ("first", "<i4"),  # the file's first chunk in that segment
+        ("n_chunks", "<i4"),
+        ("reason", "<i4"),  # index into the reasons; -1 for an indexed file
+    ]
+)
 
 
 class FileRecord(BaseModel):
@@ -87,11 +98,99 @@ class FileRecord(BaseModel):
 
     source: str
     size: int
-    mtime_ns: int  # -1: modified too close to the save to be trusted
+    mtime_ns: int
     sha256: str
+    segment: int = -1
     first_chunk: int = 0
     n_chunks: int = 0
     skipped: str | None = None  # the reason, for a file that gave no document
+
+
+class FileRecords:
+    """Every file's record, as columns (a folder of 66,667 files makes no 66,667 objects)."""
+
+    def __init__(self, rows: np.ndarray, sources: StringTable, reasons: StringTable) -> None:
+        self.rows = rows
+        self.sources = sources
+        self.reasons = reasons
+        self._where: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def where(self, source: str) -> int | None:
+        if self._where is None:
+            self._where = {s: i for i, s in enumerate(self.sources)}
+        return self._where.get(source)
+
+    def reason(self, i: int) -> str | None:
+        r = int(self.rows["reason"][i])
+        return None if r < 0 else self.reasons[r]
+
+    def sha256(self, i: int) -> str:
+        return bytes(self.rows["sha256"][i]).hex()
+
+    def record(self, i: int) -> FileRecord:
+        row = self.rows[i]
+        return FileRecord(
+            source=self.sources[i],
+            size=int(row["size"]),
+            mtime_ns=int(row["mtime_ns"]),
+            sha256=self.sha256(i),
+            segment=int(row["segment"]),
+            first_chunk=int(row["first"]),
+            n_chunks=int(row["n_chunks"]),
+            skipped=self.reason(i),
+        )
+
+    def all(self) -> list[FileRecord]:
+        return [self.record(i) for i in range(len(self))]
+
+    def skipped(self) -> list[tuple[str, str]]:
+        """``(source, reason)`` of every file that gave no document."""
+        return [
+            (self.sources[int(i)], self.reasons[int(self.rows["reason"][i])])
+            for i in np.flatnonzero(self.rows["reason"] >= 0)
+        ]
+
+    @property
+    def documents(self) -> int:
+        return int(np.count_nonzero(self.rows["reason"] < 0))
+
+
+class RecordsBuilder:
+    def __init__(self) -> None:
+        self._rows: list[tuple[int, int, bytes, int, int, int, int]] = []
+        self._sources: list[str] = []
+        self._reasons: dict[str, int] = {}
+
+    def add(
+        self, source: str, size: int, mtime_ns: int, sha256: str, segment: int = -1,
+        first: int = 0, n_chunks: int = 0, skipped: str | None = None,
+    ) -> None:
+        reason = -1 if skipped is None else self._reasons.setdefault(skipped, len(self._reasons))
+        digest = bytes.fromhex(sha256) if sha256 else bytes(32)
+        self._rows.append((size, mtime_ns, digest, segment, first, n_chunks, reason))
+        self._sources.append(source)
+
+    def finish(self) -> FileRecords:
+        rows = np.array(self._rows, dtype=RECORD) if self._rows else np.zeros(0, RECORD)
+        return FileRecords(rows, StringTable.of(self._sources), StringTable.of(self._reasons))
+
+
+# --- the generation manifest ------------------------------------------------------------
+
+
+class FileRef(BaseModel):
+    file: str
+    size: int
+    footer: str
+
+
+class SegmentRef(FileRef):
+    n_docs: int
+    deletions: FileRef | None = None
+    deleted: int = 0
 
 
 class Manifest(BaseModel):
@@ -100,43 +199,58 @@ class Manifest(BaseModel):
     root: str
     created: float
     n_chunks: int
-    n_terms: int
-    files: list[FileRecord]
-    checksums: dict[str, str]
-    sizes: dict[str, int]
+    segments: list[SegmentRef]
+    records: FileRef
 
 
-_ARRAYS = (
-    "indptr", "doc_ids", "tfs", "doc_len", "chunks", "text_offsets", "block_ptr", "blocks"
-)
-_FILES = ("vocab.json", "strings.json", *(f"{a}.npy" for a in _ARRAYS), "texts.utf8")
+@dataclass
+class Segment:
+    """One segment as an index holds it: on disk (``ref`` set) or only in memory."""
+
+    postings: Postings
+    table: ChunkTable
+    deletions: Deletions | None = None
+    ref: SegmentRef | None = None
+    files: list[ArrayFile] = field(default_factory=list)
+
+    @property
+    def n_docs(self) -> int:
+        return self.postings.n_docs
+
+    @property
+    def deleted(self) -> int:
+        return 0 if self.deletions is None else self.deletions.count
+
+    @property
+    def live(self) -> int:
+        return self.n_docs - self.deleted
 
 
 @dataclass
 class StoredIndex:
-    """A generation read back from disk."""
+    """A generation read back from disk (or assembled in memory)."""
 
-    manifest: Manifest
-    scorer: BM25Scorer
-    chunks: ChunkTable
-    path: Path
+    manifest: Manifest | None
+    segments: list[Segment]
+    records: FileRecords
+    path: Path | None
+
+    def __post_init__(self) -> None:
+        self.scorer = BM25Scorer(
+            [s.postings for s in self.segments], [s.deletions for s in self.segments]
+        )
+        self.chunks = SegmentedChunks([s.table for s in self.segments], self.scorer)
 
 
-# --- low-level file helpers -------------------------------------------------------------
+def _folder_key(root: Path) -> str:
+    resolved = root.resolve()
+    digest = hashlib.sha256(str(resolved).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in resolved.name)[:40]
+    return f"{name or 'root'}-{digest}"
 
 
-class _HashingWriter:
-    """A file wrapper that hashes and counts what goes through it."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.hash = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes | memoryview) -> int:
-        self.hash.update(data)
-        self.size += len(data)
-        return self.raw.write(data)
+def _unique(prefix: str, suffix: str) -> str:
+    return f"{prefix}-{time.time_ns()}-{os.getpid()}{suffix}"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -148,47 +262,13 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _step(name: str) -> None:
-    if _after_write is not None:
-        _after_write(name)
-
-
-def _write(folder: Path, name: str, fill: Callable[[_HashingWriter], None]) -> tuple[str, int]:
-    with open(folder / name, "wb") as raw:
-        writer = _HashingWriter(raw)
-        fill(writer)
-        raw.flush()
-        os.fsync(raw.fileno())
-    _step(name)
-    return writer.hash.hexdigest(), writer.size
-
-
-def _npy_from_bytes(data: bytes, name: str) -> np.ndarray:
-    """An array over ``data`` without copying it; refuses object dtypes (pickle)."""
-    stream = io.BytesIO(data)
-    try:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-        else:
-            raise ValueError(f"npy version {version}")
-    except ValueError as exc:
-        raise IndexCorrupt(f"{name} is not a valid array ({exc})") from None
-    if dtype.hasobject or fortran or len(shape) != 1:
-        raise IndexCorrupt(f"{name} holds an unexpected array ({dtype}, shape {shape})")
-    count = math.prod(shape)
-    if stream.tell() + count * dtype.itemsize != len(data):
-        raise IndexCorrupt(f"{name} has the wrong length")
-    return np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
-
-
-def _folder_key(root: Path) -> str:
-    resolved = root.resolve()
-    digest = hashlib.sha256(str(resolved).encode("utf-8")).hexdigest()[:12]
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in resolved.name)[:40]
-    return f"{name or 'root'}-{digest}"
+def _deletion_arrays(d: Deletions) -> dict[str, np.ndarray]:
+    return {
+        "ids": np.flatnonzero(d.mask).astype(np.int32),
+        "terms": d.terms,
+        "counts": d.counts,
+        "length": np.array([d.length], dtype=np.int64),
+    }
 
 
 # --- the store --------------------------------------------------------------------------
@@ -209,239 +289,336 @@ class IndexStore:
     def exists(self) -> bool:
         return self._current.is_file()
 
+    def _pointer(self) -> tuple[str, str]:
+        pointer = json.loads(self._current.read_text(encoding="utf-8"))
+        return str(pointer["generation"]), str(pointer["sha256"])
+
     def current_generation(self) -> Path | None:
         try:
-            pointer = json.loads(self._current.read_text(encoding="utf-8"))
-            return self.path / str(pointer["generation"])
+            return self.path / self._pointer()[0]
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def live_files(self) -> list[Path]:
+        """The files the live generation uses (its manifest included)."""
+        try:
+            manifest, name = self.read_manifest()
+        except IndexStoreError:
+            return []
+        names = [name, manifest.records.file]
+        for seg in manifest.segments:
+            names.append(seg.file)
+            if seg.deletions is not None:
+                names.append(seg.deletions.file)
+        return [self.path / n for n in names]
+
     def size_on_disk(self) -> int:
-        generation = self.current_generation()
-        if generation is None or not generation.is_dir():
-            return 0
-        return sum(p.stat().st_size for p in generation.iterdir() if p.is_file())
+        return sum(p.stat().st_size for p in self.live_files() if p.is_file())
+
+    # -- locks -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock(self, name: str, exclusive: bool) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; saves are still atomic
+            yield
+            return
+        path = self.path / name
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            try:
+                fd = os.open(path, os.O_RDONLY)  # a read-only data folder
+            except OSError:
+                yield  # nothing can write here, so nothing can remove files under us
+                return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """One writer at a time per index (a REPL and a bot may share a data folder)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self._lock("write.lock", exclusive=True)
 
     # -- reading ---------------------------------------------------------------------
 
-    def read_manifest(self) -> tuple[Manifest, Path]:
+    def read_manifest(self) -> tuple[Manifest, str]:
         """The live generation's manifest, checked against the hash in ``CURRENT``."""
         if not self._current.exists():
             raise IndexMissing(f"no saved index for {self.root} in {self.data_dir}")
         try:
-            pointer = json.loads(self._current.read_text(encoding="utf-8"))
-            generation = self.path / str(pointer["generation"])
-            data = (generation / "manifest.json").read_bytes()
+            name, digest = self._pointer()
+            data = (self.path / name).read_bytes()
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorrupt(f"cannot read the index pointer or manifest ({exc})") from None
-        if hashlib.sha256(data).hexdigest() != pointer.get("manifest_sha256"):
-            raise IndexCorrupt("manifest.json does not match its checksum")
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise IndexCorrupt(f"{name} does not match its checksum")
         try:
             raw = json.loads(data)
         except ValueError as exc:
-            raise IndexCorrupt(f"manifest.json is not JSON ({exc})") from None
+            raise IndexCorrupt(f"{name} is not JSON ({exc})") from None
         if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
             found = raw.get("format") if isinstance(raw, dict) else None
             raise IndexOutdated(
                 f"saved index has format {found}, this docqa writes {FORMAT_VERSION}"
             )
         try:
-            return Manifest.model_validate(raw), generation
+            return Manifest.model_validate(raw), name
         except ValidationError as exc:
-            raise IndexCorrupt(f"manifest.json is malformed ({exc.error_count()} errors)") from None
+            raise IndexCorrupt(f"{name} is malformed ({exc.error_count()} errors)") from None
 
     def load(self, fingerprint: str) -> StoredIndex:
-        """The saved index, verified; raises IndexMissing, IndexOutdated or IndexCorrupt."""
-        manifest, generation = self.read_manifest()
-        if manifest.fingerprint != fingerprint:
-            raise IndexOutdated(
-                f"index settings changed ({manifest.fingerprint} → {fingerprint})"
-            )
-        try:
-            return self._load_files(manifest, generation)
-        except OSError as exc:
-            raise IndexCorrupt(f"cannot read the saved index ({exc})") from None
+        """The saved index, checked; raises IndexMissing, IndexOutdated or IndexCorrupt.
 
-    def _verified_bytes(self, manifest: Manifest, generation: Path, name: str) -> bytes:
-        data = (generation / name).read_bytes()
-        self._check(manifest, name, len(data), hashlib.sha256(data).hexdigest())
-        return data
+        A writer may swap generations while we open one: a file that vanished under us
+        means another generation is live, so we open that one instead.
+        """
+        for attempt in range(3):
+            with self._lock("read.lock", exclusive=False):
+                manifest, name = self.read_manifest()
+                if manifest.fingerprint != fingerprint:
+                    raise IndexOutdated(
+                        f"index settings changed ({manifest.fingerprint} → {fingerprint})"
+                    )
+                try:
+                    return self._open(manifest)
+                except IndexCorrupt:
+                    try:
+                        moved = self._pointer()[0] != name
+                    except (OSError, ValueError, KeyError, TypeError):
+                        moved = False
+                    if not moved or attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
 
-    @staticmethod
-    def _check(manifest: Manifest, name: str, size: int, digest: str) -> None:
-        if name not in manifest.checksums:
-            raise IndexCorrupt(f"manifest.json has no checksum for {name}")
-        if size != manifest.sizes.get(name):
-            raise IndexCorrupt(
-                f"{name} is {size} bytes, expected {manifest.sizes.get(name)} (truncated?)"
-            )
-        if digest != manifest.checksums[name]:
-            raise IndexCorrupt(f"{name} does not match its checksum")
+    def _array_file(self, ref: FileRef, dtypes: dict[str, np.dtype] | None = None) -> ArrayFile:
+        path = self.path / ref.file
+        f = ArrayFile(path, dtypes)
+        if f.size != ref.size:
+            raise IndexCorrupt(f"{ref.file} is {f.size} bytes, expected {ref.size} (truncated?)")
+        if f.footer_sha256 != ref.footer:
+            raise IndexCorrupt(f"{ref.file} is not the file the manifest names")
+        return f
 
-    def _load_files(self, manifest: Manifest, generation: Path) -> StoredIndex:
-        arrays = {
-            a: _npy_from_bytes(self._verified_bytes(manifest, generation, f"{a}.npy"), a)
-            for a in _ARRAYS
-        }
-        try:
-            terms = json.loads(self._verified_bytes(manifest, generation, "vocab.json"))
-            strings = json.loads(self._verified_bytes(manifest, generation, "strings.json"))
-            sources = [str(s) for s in strings["sources"]]
-            headings = [tuple(str(h) for h in path) for path in strings["headings"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise IndexCorrupt(f"vocab.json or strings.json is malformed ({exc})") from None
-        texts_path = generation / "texts.utf8"
-        with open(texts_path, "rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-            size = os.fstat(f.fileno()).st_size
-            self._check(manifest, "texts.utf8", size, digest)
-            # mmap of an empty file is an error; the mapping outlives the file's deletion
-            texts: bytes | mmap.mmap = (
-                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-            )
-        rows = arrays["chunks"]
-        n = manifest.n_chunks
-        if (
-            rows.dtype != ROW
-            or len(rows) != n
-            or len(arrays["doc_len"]) != n
-            or len(arrays["text_offsets"]) != n + 1
-            or arrays["blocks"].dtype != BLOCK_ROW
-            or len(arrays["block_ptr"]) != n + 1
-            or len(arrays["indptr"]) != len(terms) + 1
-            or len(terms) != manifest.n_terms
-        ):
-            raise IndexCorrupt("the saved arrays do not fit together")
-        scorer = BM25Scorer(
-            {t: i for i, t in enumerate(terms)},
-            arrays["indptr"],
-            arrays["doc_ids"],
-            arrays["tfs"],
-            arrays["doc_len"],
+    def _open(self, manifest: Manifest) -> StoredIndex:
+        segments: list[Segment] = []
+        for ref in manifest.segments:
+            path = self.path / ref.file
+            postings, table, f = read_segment(path)
+            if f.size != ref.size:
+                raise IndexCorrupt(f"{ref.file} is {f.size} bytes, expected {ref.size} (truncated?)")
+            if f.footer_sha256 != ref.footer or postings.n_docs != ref.n_docs:
+                raise IndexCorrupt(f"{ref.file} is not the segment the manifest names")
+            files = [f]
+            deletions = None
+            if ref.deletions is not None:
+                d = self._array_file(ref.deletions)
+                files.append(d)
+                deletions = _read_deletions(d, postings)
+                if deletions.count != ref.deleted:
+                    raise IndexCorrupt(f"{ref.deletions.file} does not fit its segment")
+            segments.append(Segment(postings, table, deletions, ref, files))
+        r = self._array_file(manifest.records, {"rows": RECORD})
+        records = FileRecords(
+            r.array("rows") if "rows" in r else np.zeros(0, RECORD),
+            StringTable(r.raw("source_blob"), r.array("source_offsets")),
+            StringTable(r.raw("reason_blob"), r.array("reason_offsets")),
         )
-        chunks = ChunkTable(
-            rows,
-            arrays["text_offsets"],
-            texts,
-            sources,
-            headings,
-            arrays["block_ptr"],
-            arrays["blocks"],
-        )
-        return StoredIndex(manifest, scorer, chunks, generation)
+        _check_records(records, segments, r.name)
+        stored = StoredIndex(manifest, segments, records, self.path)
+        if stored.scorer.n_docs != manifest.n_chunks:
+            raise IndexCorrupt(f"the segments hold {stored.scorer.n_docs} chunks, expected {manifest.n_chunks}")
+        return stored
+
+    def verify(self) -> list[str]:
+        """Hash every array of the live generation: the problems found (none: [])."""
+        try:
+            manifest, _ = self.read_manifest()
+            stored = self._open(manifest)
+        except IndexStoreError as exc:
+            return [str(exc)]
+        problems = []
+        for seg in stored.segments:
+            for f in seg.files:
+                problems += f.verify()
+            ids = seg.postings.doc_ids
+            ptr = seg.postings.indptr
+            step = np.ones(len(ids), dtype=bool)
+            step[ptr[:-1][np.diff(ptr) > 0]] = False  # a term's first posting
+            if len(ids) > 1 and bool((np.diff(ids)[step[1:]] <= 0).any()):
+                problems.append(f"{seg.ref.file if seg.ref else 'segment'}: postings out of order")
+        return problems
 
     # -- writing ---------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """One writer at a time per index (a REPL and a bot may share a data folder)."""
-        self.path.mkdir(parents=True, exist_ok=True)
+    def write_segment(self, postings: Postings, table: ChunkTable) -> Segment:
+        """Write a segment file (under a temporary name, then renamed) and map it back,
+        so its arrays leave memory. The caller holds ``writing()``."""
+        name = _unique("seg", ".dq")
+        tmp = self.path / (name + ".tmp")
         try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks; saves are still atomic
-            yield
-            return
-        with open(self.path / "lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            size, footer = write_segment(tmp, postings, table)
+            tmp.rename(self.path / name)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _step("segment")
+        postings, table, f = read_segment(self.path / name)
+        ref = SegmentRef(file=name, size=size, footer=footer, n_docs=postings.n_docs)
+        return Segment(postings, table, None, ref, [f])
+
+    def _write_file(self, prefix: str, arrays: dict[str, Any], step: str) -> FileRef:
+        name = _unique(prefix, ".dq")
+        tmp = self.path / (name + ".tmp")
+        try:
+            size, footer = write_arrays(tmp, arrays)
+            tmp.rename(self.path / name)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _step(step)
+        return FileRef(file=name, size=size, footer=footer)
+
+    def commit(
+        self, segments: Sequence[Segment], records: FileRecords, fingerprint: str,
+    ) -> str:
+        """Make ``segments`` (all on disk) with their deletions and ``records`` the live
+        generation. The caller holds ``writing()``. Returns the manifest's name."""
+        refs = []
+        for seg in segments:
+            if seg.ref is None:
+                raise ValueError("every segment must be written before a commit")
+            ref = seg.ref
+            if seg.deletions is None:
+                ref = ref.model_copy(update={"deleted": 0, "deletions": None})
+            elif ref.deletions is None or ref.deleted != seg.deleted:
+                written = self._write_file("del", _deletion_arrays(seg.deletions), "deletions")
+                ref = ref.model_copy(update={"deleted": seg.deleted, "deletions": written})
+            seg.ref = ref
+            refs.append(ref)
+        records_ref = self._write_file(
+            "rec",
+            {
+                "rows": records.rows,
+                "source_blob": bytes(records.sources.blob),
+                "source_offsets": records.sources.offsets,
+                "reason_blob": bytes(records.reasons.blob),
+                "reason_offsets": records.reasons.offsets,
+            },
+            "records",
+        )
+        manifest = Manifest(
+            format=FORMAT_VERSION,
+            fingerprint=fingerprint,
+            root=str(self.root.resolve()),
+            created=time.time(),
+            n_chunks=sum(s.live for s in segments),
+            segments=refs,
+            records=records_ref,
+        )
+        data = manifest.model_dump_json().encode("utf-8")
+        name = _unique("gen", ".json")
+        tmp = self.path / (name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.rename(self.path / name)
+        _step("generation")
+        _fsync_dir(self.path)
+        previous = self.current_generation()
+        pointer = json.dumps(
+            {"generation": name, "sha256": hashlib.sha256(data).hexdigest()}
+        ).encode("utf-8")
+        with open(self.path / "CURRENT.tmp", "wb") as f:
+            f.write(pointer)
+            f.flush()
+            os.fsync(f.fileno())
+        _step("CURRENT.tmp")
+        os.replace(self.path / "CURRENT.tmp", self._current)
+        _fsync_dir(self.path)
+        _step("swap")
+        self._remove_unused(keep=[name] + ([previous.name] if previous else []))
+        return name
+
+    def _remove_unused(self, keep: Sequence[str]) -> None:
+        """Remove files no kept generation uses: the one just made live and the one
+        before it, which a reader that started a moment ago may still be opening."""
+        used = {"CURRENT", "write.lock", "read.lock", *keep}
+        for name in keep:
             try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def save(
-        self,
-        scorer: BM25Scorer,
-        chunks: ChunkTable,
-        files: Sequence[FileRecord],
-        fingerprint: str,
-    ) -> Path:
-        """Write a new generation and make it the live one; returns its folder."""
-        with self._locked():
-            name = f"gen-{time.time_ns()}-{os.getpid()}"
-            tmp = self.path / f"{name}.tmp"
-            tmp.mkdir(parents=True)
-            try:
-                checksums, sizes = self._write_generation(tmp, scorer, chunks)
-                manifest = Manifest(
-                    format=FORMAT_VERSION,
-                    fingerprint=fingerprint,
-                    root=str(self.root.resolve()),
-                    created=time.time(),
-                    n_chunks=len(chunks),
-                    n_terms=len(scorer.vocab),
-                    files=list(files),
-                    checksums=checksums,
-                    sizes=sizes,
-                )
-                data = manifest.model_dump_json().encode("utf-8")
-                _write(tmp, "manifest.json", lambda w: w.write(data))
-                _fsync_dir(tmp)
-                final = self.path / name
-                tmp.rename(final)
-                _fsync_dir(self.path)
-                _step("rename")
-                pointer = json.dumps(
-                    {"generation": name, "manifest_sha256": hashlib.sha256(data).hexdigest()}
-                ).encode("utf-8")
-                _write(self.path, "CURRENT.tmp", lambda w: w.write(pointer))
-                os.replace(self.path / "CURRENT.tmp", self._current)
-                _fsync_dir(self.path)
-                _step("swap")
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            self._remove_old(keep=name)
-            return final
-
-    def _write_generation(
-        self, folder: Path, scorer: BM25Scorer, chunks: ChunkTable
-    ) -> tuple[dict[str, str], dict[str, int]]:
-        checksums: dict[str, str] = {}
-        sizes: dict[str, int] = {}
-
-        def put(name: str, fill: Callable[[_HashingWriter], Any]) -> None:
-            checksums[name], sizes[name] = _write(folder, name, fill)
-
-        terms = sorted(scorer.vocab, key=scorer.vocab.__getitem__)
-        put("vocab.json", lambda w: w.write(json.dumps(terms, ensure_ascii=False).encode()))
-        strings = {"sources": chunks.sources, "headings": [list(h) for h in chunks.headings]}
-        put("strings.json", lambda w: w.write(json.dumps(strings, ensure_ascii=False).encode()))
-        arrays = {
-            "indptr": scorer.indptr,
-            "doc_ids": scorer.doc_ids,
-            "tfs": scorer.tfs,
-            "doc_len": scorer.doc_len,
-            "chunks": chunks.rows,
-            "text_offsets": chunks.offsets,
-            "block_ptr": chunks.block_ptr,
-            "blocks": chunks.block_rows,
-        }
-        for array_name, array in arrays.items():
-            put(
-                f"{array_name}.npy",
-                lambda w, a=array: np.lib.format.write_array(w, np.ascontiguousarray(a)),
-            )
-        put("texts.utf8", lambda w: w.write(memoryview(chunks.texts)))
-        return checksums, sizes
-
-    def _remove_old(self, keep: str) -> None:
-        # old generations and folders of interrupted saves; a process still reading an
-        # old generation keeps its open files and mappings (POSIX) and finishes on them
-        for entry in self.path.iterdir():
-            if entry.is_dir() and entry.name.startswith("gen-") and entry.name != keep:
-                shutil.rmtree(entry, ignore_errors=True)
+                manifest = Manifest.model_validate_json((self.path / name).read_bytes())
+            except (OSError, ValueError):
+                continue
+            used.add(manifest.records.file)
+            for seg in manifest.segments:
+                used.add(seg.file)
+                if seg.deletions is not None:
+                    used.add(seg.deletions.file)
+        with self._lock("read.lock", exclusive=True):
+            for entry in self.path.iterdir():
+                if entry.name in used:
+                    continue
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)  # format 2's generation folders
+                else:
+                    entry.unlink(missing_ok=True)
 
     def clear(self) -> bool:
-        """Remove this folder's saved index; False when there was none."""
+        """Remove this folder's saved index; False when there was none.
+
+        Raises OSError when it cannot be removed (a read-only data folder)."""
         if not self.path.exists():
             return False
-        with self._locked():
+        with self.writing():
             for entry in self.path.iterdir():
-                if entry.name == "lock":
+                if entry.name == "write.lock":
                     continue
                 if entry.is_dir():
                     shutil.rmtree(entry)
                 else:
                     entry.unlink()
-        shutil.rmtree(self.path, ignore_errors=True)
+        shutil.rmtree(self.path)
         return True
+
+
+def _read_deletions(f: ArrayFile, postings: Postings) -> Deletions:
+    ids = f.array("ids")
+    terms, counts, length = f.array("terms"), f.array("counts"), f.array("length")
+    n_docs, n_terms = postings.n_docs, len(postings.vocab)
+    if (
+        ids.dtype != np.int32 or terms.dtype != np.int32 or counts.dtype != np.int32
+        or len(terms) != len(counts) or len(length) != 1
+        or (len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_docs))
+        or (len(terms) and (int(terms.min()) < 0 or int(terms.max()) >= n_terms))
+        or (len(terms) > 1 and bool((np.diff(terms) <= 0).any()))
+        or (len(counts) and int(counts.min()) < 0)
+        or int(length[0]) < 0
+    ):
+        raise IndexCorrupt(f"{f.name}: the deletions do not fit their segment")
+    mask = np.zeros(n_docs, dtype=np.uint8)
+    mask[ids] = 1
+    return Deletions(mask, terms, counts, int(length[0]))
+
+
+def _check_records(records: FileRecords, segments: Sequence[Segment], name: str) -> None:
+    rows = records.rows
+    if len(records.sources) != len(rows):
+        raise IndexCorrupt(f"{name}: {len(records.sources)} names for {len(rows)} records")
+    if not len(rows):
+        return
+    indexed = rows[rows["reason"] < 0]
+    if len(indexed):
+        seg = indexed["segment"]
+        if int(seg.min()) < 0 or int(seg.max()) >= len(segments):
+            raise IndexCorrupt(f"{name}: a record names a segment that is not there")
+        sizes = np.array([s.n_docs for s in segments], dtype=np.int64)
+        first, n = indexed["first"].astype(np.int64), indexed["n_chunks"].astype(np.int64)
+        if int(first.min()) < 0 or int(n.min()) < 0 or bool((first + n > sizes[seg]).any()):
+            raise IndexCorrupt(f"{name}: a record's chunks lie outside its segment")
+    if int(rows["reason"].max()) >= len(records.reasons):
+        raise IndexCorrupt(f"{name}: a record's skip reason is not there")

@@ -3,13 +3,15 @@ saved index of 200k chunks needs no 200k pydantic objects until a chunk is asked
 
 from __future__ import annotations
 
-import mmap
-from collections.abc import Sequence
-from typing import overload
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
 from index.models import BLOCK_KINDS, BlockSpan, Chunk
+
+if TYPE_CHECKING:
+    from index.scoring import BM25Scorer
 
 ROW = np.dtype(
     [
@@ -37,9 +39,9 @@ class ChunkTable(Sequence[Chunk]):
         self,
         rows: np.ndarray,
         offsets: np.ndarray,
-        texts: bytes | mmap.mmap,
-        sources: list[str],
-        headings: list[tuple[str, ...]],
+        texts: bytes | memoryview,
+        sources: Sequence[str],
+        headings: Sequence[tuple[str, ...]],
         block_ptr: np.ndarray,
         block_rows: np.ndarray,
     ) -> None:
@@ -68,10 +70,14 @@ class ChunkTable(Sequence[Chunk]):
             i += n
         if not 0 <= i < n:
             raise IndexError(f"chunk {i} out of range (0-{n - 1})")
+        return self.chunk(i, i)
+
+    def chunk(self, i: int, chunk_id: int) -> Chunk:
+        """Row ``i`` as a ``Chunk`` whose id is ``chunk_id``."""
         row = self.rows[i]
         page = int(row["page"])
         return Chunk(
-            id=i,
+            id=chunk_id,
             source=self.sources[row["source"]],
             text=self.text(i),
             start_line=int(row["start_line"]),
@@ -90,12 +96,59 @@ class ChunkTable(Sequence[Chunk]):
         )
 
     def text(self, i: int) -> str:
-        return self.texts[int(self.offsets[i]) : int(self.offsets[i + 1])].decode("utf-8")
+        return bytes(self.texts[int(self.offsets[i]) : int(self.offsets[i + 1])]).decode("utf-8")
 
     def source_counts(self) -> dict[str, int]:
         """Chunks per source, in index order, without making a Chunk per chunk."""
         counts = np.bincount(self.rows["source"], minlength=len(self.sources))
-        return {s: int(counts[i]) for i, s in enumerate(self.sources) if counts[i]}
+        return {self.sources[i]: int(counts[i]) for i in np.flatnonzero(counts)}
+
+
+class SegmentedChunks(Sequence[Chunk]):
+    """The live chunks of every segment, numbered as the scorer numbers them."""
+
+    def __init__(self, tables: Sequence[ChunkTable], scorer: BM25Scorer) -> None:
+        self.tables = list(tables)
+        self.scorer = scorer
+
+    def __len__(self) -> int:
+        return self.scorer.n_docs
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        s, local = self.scorer.locate(i)
+        return self.tables[s].chunk(local, i)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        gid = 0
+        for s, table in enumerate(self.tables):
+            for local in self.scorer.live_ids(s).tolist():
+                yield table.chunk(local, gid)
+                gid += 1
+
+    def text(self, i: int) -> str:
+        s, local = self.scorer.locate(i)
+        return self.tables[s].text(local)
+
+    def source_counts(self) -> dict[str, int]:
+        """Live chunks per source, in index order."""
+        counts: dict[str, int] = {}
+        for s, table in enumerate(self.tables):
+            live = table.rows["source"][self.scorer.live_ids(s)]
+            per = np.bincount(live, minlength=len(table.sources))
+            for i in np.flatnonzero(per):
+                name = table.sources[int(i)]
+                counts[name] = counts.get(name, 0) + int(per[i])
+        return counts
 
 
 # Pending rows become numpy arrays every FLUSH_ROWS chunks: converting 200k tuples at once
@@ -148,6 +201,28 @@ class ChunkTableBuilder:
         if len(self._pending) >= FLUSH_ROWS:
             self._flush()
 
+    def add_encoded(
+        self,
+        source: str,
+        rows: list[tuple[int, int, int, int, int, int, int]],
+        texts: list[bytes],
+        headings: list[tuple[str, ...]],
+        blocks: list[tuple[int, int, int]],
+        block_counts: list[int],
+    ) -> None:
+        """Append one file's chunks as a build worker encoded them (``ROW`` tuples whose
+        source and heading columns are filled in here)."""
+        sid = self._source_id(source)
+        heading_id = self._heading_id
+        self._pending.extend(
+            (sid, r[1], r[2], r[3], r[4], r[5], heading_id(h)) for r, h in zip(rows, headings)
+        )
+        self._texts.extend(texts)
+        self._pending_lengths.extend(map(len, texts))
+        self._pending_blocks.extend(blocks)
+        self._pending_block_counts.extend(block_counts)
+        self.count += len(rows)
+
     def _flush(self) -> None:
         if self._pending:
             self._rows.append(np.array(self._pending, dtype=ROW))
@@ -156,6 +231,16 @@ class ChunkTableBuilder:
             self._block_counts.append(np.array(self._pending_block_counts, dtype=np.int64))
             self._pending, self._pending_lengths = [], []
             self._pending_blocks, self._pending_block_counts = [], []
+
+    def add_live(self, table: ChunkTable, live: np.ndarray) -> None:
+        """Copy the chunks ``live`` (ascending local ids) of ``table``, run by run."""
+        if not len(live):
+            return
+        breaks = np.flatnonzero(np.diff(live) != 1) + 1
+        starts = np.concatenate([[0], breaks])
+        ends = np.concatenate([breaks, [len(live)]])
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            self.add_rows(table, int(live[a]), int(live[b - 1]) + 1)
 
     def add_rows(self, table: ChunkTable, lo: int, hi: int) -> None:
         """Copy chunks ``lo:hi`` of ``table`` (their texts as bytes, nothing decoded)."""
@@ -169,7 +254,7 @@ class ChunkTableBuilder:
             ("heading", table.headings, self._heading_id),
         ):
             mapping = np.zeros(len(names), dtype=np.int32)
-            for old_id in np.unique(rows[column]):
+            for old_id in np.unique(rows[column]).tolist():
                 mapping[old_id] = to_id(names[old_id])  # type: ignore[operator]
             rows[column] = mapping[rows[column]]
         self._rows.append(rows)

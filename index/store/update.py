@@ -1,15 +1,20 @@
 """Bringing the saved index up to date: scan the documents folder, diff it against the
-saved file records, and assemble a new index that carries the unchanged files' chunks and
-postings over and loads, chunks and tokenizes only the files that were added or changed."""
+saved file records, write the added and changed files into a new segment, mark the
+chunks of changed and removed files deleted, merge segments when a tier fills up.
+
+Files are loaded, chunked and tokenized in a process pool when there are many of them
+(both cores), streamed into segments of at most ``SEGMENT_CHUNKS`` chunks, each written
+to disk and mapped back as soon as it is full, so memory grows with a segment, not with
+the folder."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
-import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,24 +22,36 @@ from typing import Any
 import numpy as np
 
 from index.chunking import ChunkingConfig, chunk_document, indexed_text
-from index.errors import IndexStoreError, NoDocumentsError
+from index.errors import NoDocumentsError
 from index.loaders import SUPPORTED, Skipped, iter_files, load_documents, load_file
 from index.retrieval import Index
-from index.scoring import BM25Scorer, PostingsBuilder
+from index.scoring import Postings, PostingsBuilder, Vocabulary
 from index.store.format import (
     RACY_SECONDS,
-    FileRecord,
+    FileRecords,
     IndexCorrupt,
     IndexMissing,
     IndexOutdated,
     IndexStore,
+    RecordsBuilder,
+    Segment,
     StoredIndex,
     index_fingerprint,
 )
-from index.store.table import ChunkTable, ChunkTableBuilder
+from index.store.table import BLOCK_ROW, ROW, ChunkTable, ChunkTableBuilder
 from index.tokenize import tokenize_many
 
 log = logging.getLogger("docqa.store")
+
+# chunks per segment written by a build; a segment is the unit of memory while building
+SEGMENT_CHUNKS = 250_000
+# a merge joins this many segments of one size tier (Lucene's segments per tier)
+MERGE_FACTOR = 8
+# a segment with more than this share of its chunks deleted is rewritten
+EXPUNGE_SHARE = 0.5
+# below this many files (or bytes) to read, a pool costs more than it saves
+POOL_MIN_FILES = 64
+POOL_MIN_BYTES = 4 * 2**20
 
 # --- scanning the documents folder ------------------------------------------------------
 
@@ -48,33 +65,23 @@ class FileStat:
 
 
 def scan(root: Path) -> list[FileStat]:
-    """Every file under ``root`` (as the loader sees them) with its size and mtime; a
-    broken link or a link loop with the link's own, so the loader gives its reason."""
+    """Every file under ``root`` (as the loader sees them) with its size and mtime."""
     found = []
     for path, source in iter_files(root):
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError:
-            try:
-                st = path.lstat()
-            except OSError:
-                continue  # vanished since the walk
+            continue  # vanished or a broken link: the loader would skip it too
         found.append(FileStat(path, source, st.st_size, st.st_mtime_ns))
     return found
 
 
 def _sha256(path: Path) -> str:
     try:
-        with open(path, "rb", opener=_nonblocking) as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return ""  # a pipe or device: never read (the loader skips it)
+        with open(path, "rb") as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         return ""
-
-
-def _nonblocking(path: str, flags: int) -> int:
-    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 @dataclass
@@ -100,28 +107,249 @@ class Changes:
         return ", ".join(parts) or "no changes"
 
 
-def diff(records: Sequence[FileRecord], files: Sequence[FileStat]) -> Changes:
+def diff(records: FileRecords, files: Sequence[FileStat]) -> Changes:
     """Compare by size and mtime first; hash only the files whose stat moved."""
-    known = {r.source: r for r in records}
     changes = Changes()
+    seen = np.zeros(len(records), dtype=bool)
+    sizes = records.rows["size"].tolist()
+    mtimes = records.rows["mtime_ns"].tolist()
     for f in files:
-        record = known.pop(f.source, None)
-        if record is None:
+        i = records.where(f.source)
+        if i is None:
             changes.added.append(f.source)
-        elif record.size == f.size and record.mtime_ns == f.mtime_ns:
             continue
-        elif record.size == f.size and _sha256(f.path) == record.sha256:
+        seen[i] = True
+        if sizes[i] == f.size and mtimes[i] == f.mtime_ns:
+            continue
+        if sizes[i] == f.size and _sha256(f.path) == records.sha256(i):
             changes.touched.append(f.source)
         else:
             changes.changed.append(f.source)
-    changes.removed.extend(known)
+    changes.removed.extend(records.sources[int(i)] for i in np.flatnonzero(~seen))
     return changes
+
+
+# --- indexing one file (in a worker process or in this one) ----------------------------
+
+
+@dataclass
+class FileResult:
+    """One file loaded, chunked and counted: what a segment needs, in compact form."""
+
+    source: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    skipped: str | None = None
+    rows: list[tuple[int, int, int, int, int, int, int]] = field(default_factory=list)
+    texts: list[bytes] = field(default_factory=list)
+    headings: list[tuple[str, ...]] = field(default_factory=list)
+    blocks: list[tuple[int, int, int]] = field(default_factory=list)
+    block_counts: list[int] = field(default_factory=list)
+    tokens: list[list[str]] = field(default_factory=list)
+
+
+def _racy(mtime_ns: int, now: float) -> bool:
+    return now - mtime_ns / 1e9 < RACY_SECONDS
+
+
+def index_file(root: Path, path: Path, source: str, config: ChunkingConfig) -> FileResult:
+    """Load, chunk and tokenize one file. The record keeps the stat taken before the
+    bytes were read and the hash of those bytes, so an edit made while the file is being
+    indexed never passes for the indexed text: the next start sees another hash."""
+    try:
+        before = os.stat(path)
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        before, digest = None, ""
+    loaded = load_file(root, path, source)
+    size = before.st_size if before else 0
+    mtime = before.st_mtime_ns if before else -1
+    try:
+        after = os.stat(path)
+        if before is None or (after.st_size, after.st_mtime_ns) != (size, mtime):
+            mtime = -1  # it moved while we read it: hash it again at the next start
+    except OSError:
+        mtime = -1
+    if isinstance(loaded, Skipped):
+        return FileResult(source, size, mtime, digest, skipped=loaded.reason)
+    result = FileResult(source, size, mtime, digest)
+    from index.store.table import _KIND_IDS
+
+    texts = []
+    for chunk in chunk_document(loaded, config):
+        text = chunk.text.encode("utf-8")
+        result.rows.append(
+            (0, chunk.start_line, chunk.end_line, chunk.start, chunk.end,
+             -1 if chunk.page is None else chunk.page, 0)
+        )
+        result.texts.append(text)
+        result.headings.append(tuple(chunk.heading_path))
+        result.blocks.extend((a, b, _KIND_IDS[kind]) for a, b, kind in chunk.blocks)
+        result.block_counts.append(len(chunk.blocks))
+        texts.append(indexed_text(chunk))
+    result.tokens = list(tokenize_many(texts))
+    return result
+
+
+def _index_job(job: tuple[Path, Path, str, ChunkingConfig]) -> FileResult:
+    return index_file(*job)
+
+
+def _results(
+    root: Path, config: ChunkingConfig, files: Sequence[FileStat]
+) -> Iterator[FileResult]:
+    """``index_file`` of each file, in order: in a process pool when there are many."""
+    jobs = [(root, f.path, f.source, config) for f in files]
+    cores = os.cpu_count() or 1
+    big = len(files) >= POOL_MIN_FILES or sum(f.size for f in files) >= POOL_MIN_BYTES
+    if cores < 2 or not big or len(files) < 2:
+        for job in jobs:
+            yield _index_job(job)
+        return
+    import multiprocessing
+
+    # forkserver: a fork of a process running threads (the live index, the bot) could
+    # inherit a held lock; the server forks from a clean, single-threaded process
+    context = multiprocessing.get_context("forkserver")
+    with context.Pool(processes=cores) as pool:
+        yield from pool.imap(_index_job, jobs, chunksize=8)
+
+
+# --- segments ---------------------------------------------------------------------------
+
+
+class SegmentWriter:
+    """Takes indexed files in order and cuts them into segments of ``max_chunks``
+    chunks, written to ``store`` when it can (mapped back, so they leave memory)."""
+
+    def __init__(self, store: IndexStore | None, max_chunks: int = SEGMENT_CHUNKS) -> None:
+        self.store = store
+        self.max_chunks = max_chunks
+        self.segments: list[Segment] = []
+        self.error: OSError | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._postings = PostingsBuilder()
+        self._table = ChunkTableBuilder()
+
+    def add(self, result: FileResult) -> tuple[int, int]:
+        """Append one file's chunks; returns (segment number, first chunk in it)."""
+        if self._table.count and self._table.count + len(result.rows) > self.max_chunks:
+            self.flush()
+        first = self._table.count
+        self._table.add_encoded(result.source, result.rows, result.texts, result.headings,
+                                result.blocks, result.block_counts)
+        self._postings.add_many(result.tokens)
+        return len(self.segments), first
+
+    def flush(self) -> None:
+        if not self._table.count:
+            return
+        postings, table = self._postings.postings(), self._table.finish()
+        self._reset()
+        segment = Segment(postings, table)
+        if self.store is not None and self.error is None:
+            try:
+                segment = self.store.write_segment(postings, table)
+            except OSError as exc:
+                self.error = exc  # keep building in memory; the caller says it once
+        self.segments.append(segment)
+
+    def finish(self) -> list[Segment]:
+        self.flush()
+        return self.segments
+
+
+def _tier(live: int) -> int:
+    return int(math.log10(max(live, 1000) / 1000) * 2)  # two tiers per factor of ten
+
+
+def merge_plan(segments: Sequence[Segment]) -> list[list[int]]:
+    """Groups of segment positions to merge: a tier with ``MERGE_FACTOR`` segments or
+    more, and any segment with more than ``EXPUNGE_SHARE`` of its chunks deleted."""
+    groups: list[list[int]] = []
+    taken: set[int] = set()
+    for i, seg in enumerate(segments):
+        if seg.live and seg.deleted / seg.n_docs > EXPUNGE_SHARE:
+            groups.append([i])
+            taken.add(i)
+    tiers: dict[int, list[int]] = {}
+    for i, seg in enumerate(segments):
+        if i not in taken and seg.live:
+            tiers.setdefault(_tier(seg.live), []).append(i)
+    for members in tiers.values():
+        if len(members) >= MERGE_FACTOR:
+            groups.append(members)
+    return groups
+
+
+def merge_segments(segments: Sequence[Segment]) -> tuple[Postings, ChunkTable, list[np.ndarray]]:
+    """One segment of the live chunks of ``segments``, in order; and for each input, its
+    local ids' new ids (-1 where deleted)."""
+    new_ids: list[np.ndarray] = []
+    offset = 0
+    table = ChunkTableBuilder()
+    doc_len = []
+    for seg in segments:
+        live = np.ones(seg.n_docs, dtype=bool) if seg.deletions is None else seg.deletions.mask == 0
+        ids = np.full(seg.n_docs, -1, dtype=np.int64)
+        ids[live] = np.arange(offset, offset + int(live.sum()))
+        new_ids.append(ids)
+        offset += int(live.sum())
+        table.add_live(seg.table, np.flatnonzero(live))
+        doc_len.append(seg.postings.doc_len[live])
+    vocab_bytes = sorted({v for seg in segments for v in _terms_bytes(seg.postings.vocab)})
+    where = {t: i for i, t in enumerate(vocab_bytes)}
+    parts_t, parts_d, parts_f = [], [], []
+    for seg, ids in zip(segments, new_ids):
+        p = seg.postings
+        to_new = np.fromiter(
+            (where[t] for t in _terms_bytes(p.vocab)), dtype=np.int32, count=len(p.vocab)
+        )
+        term_of = np.repeat(to_new, np.diff(p.indptr))
+        docs = ids[p.doc_ids]
+        keep = docs >= 0
+        parts_t.append(term_of[keep])
+        parts_d.append(docs[keep].astype(np.int32))
+        parts_f.append(p.tfs[keep].astype(np.uint32))
+    terms = np.concatenate(parts_t) if parts_t else np.zeros(0, np.int32)
+    docs = np.concatenate(parts_d) if parts_d else np.zeros(0, np.int32)
+    tfs = np.concatenate(parts_f) if parts_f else np.zeros(0, np.uint32)
+    # inputs in order and each term's chunks ascending within an input, so a stable sort
+    # by term leaves every term's chunks ascending
+    order = np.argsort(terms, kind="stable")
+    counts = np.bincount(terms, minlength=len(vocab_bytes))
+    indptr = np.zeros(len(vocab_bytes) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    from index.scoring import _max_per_term, _smallest_uint
+
+    max_tf = int(tfs.max()) if len(tfs) else 0
+    sorted_tfs = tfs[order].astype(_smallest_uint(max_tf))
+    offsets = np.zeros(len(vocab_bytes) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in vocab_bytes], out=offsets[1:])
+    postings = Postings(
+        vocab=Vocabulary(b"".join(vocab_bytes), offsets),
+        indptr=indptr,
+        doc_ids=docs[order],
+        tfs=sorted_tfs,
+        doc_len=np.concatenate(doc_len).astype(np.int32) if doc_len else np.zeros(0, np.int32),
+        max_tf=_max_per_term(indptr, sorted_tfs),
+    )
+    return postings, table.finish(), new_ids
+
+
+def _terms_bytes(vocab: Vocabulary) -> Iterator[bytes]:
+    blob, offsets = vocab.blob, vocab.offsets.tolist()
+    return (bytes(blob[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1))
 
 
 # --- building and updating --------------------------------------------------------------
 
 
-def _untracked(items: Iterable[FileStat]) -> Iterable[FileStat]:
+def _untracked(items: Iterable[Any]) -> Iterable[Any]:
     return items
 
 
@@ -136,6 +364,9 @@ class IndexReport:
     saved: bool
     documents: int
     chunks: int
+    skipped: list[Skipped] = field(default_factory=list)
+    files: list[FileStat] = field(default_factory=list)  # the scan this start made
+    written: list[str] = field(default_factory=list)  # files written to the data folder
 
     def line(self) -> str:
         what = {
@@ -150,17 +381,6 @@ class IndexReport:
         )
 
 
-def _record(f: FileStat, now: float, **kw: Any) -> FileRecord:
-    racy = now - f.mtime_ns / 1e9 < RACY_SECONDS
-    return FileRecord(
-        source=f.source,
-        size=f.size,
-        mtime_ns=-1 if racy else f.mtime_ns,
-        sha256=_sha256(f.path),
-        **kw,
-    )
-
-
 def _no_documents(root: Path) -> NoDocumentsError:
     return NoDocumentsError(
         f"no documents found in {root}: add {SUPPORTED} files, "
@@ -168,90 +388,33 @@ def _no_documents(root: Path) -> NoDocumentsError:
     )
 
 
-def _assemble(
-    root: Path,
-    config: ChunkingConfig,
-    files: Sequence[FileStat],
-    old: StoredIndex | None,
-    reuse: set[str],
-    track: Callable[[Iterable[FileStat]], Iterable[FileStat]],
-) -> tuple[BM25Scorer, ChunkTable, list[FileRecord], list[Skipped]]:
-    """Chunks, postings and records for ``files``: the ``reuse`` ones copied from
-    ``old``, the others loaded, chunked and tokenized."""
-    now = time.time()
-    old_records = {r.source: r for r in old.manifest.files} if old else {}
-    if old is not None:
-        old_terms, old_tfs, old_per_doc = old.scorer.doc_postings()
-        old_starts = np.zeros(len(old_per_doc) + 1, dtype=np.int64)
-        np.cumsum(old_per_doc, out=old_starts[1:])
-        postings = PostingsBuilder(old.scorer.vocab)
-    else:
-        postings = PostingsBuilder()
-    table = ChunkTableBuilder()
-    records: list[FileRecord] = []
-    skipped: list[Skipped] = []
-    new_texts: list[str] = []
-
-    def flush_new() -> None:
-        # tokenize the new chunks in one batch so tokenize_many's word cache pays off
-        if new_texts:
-            postings.add_many(tokenize_many(new_texts))
-            new_texts.clear()
-
-    for f in track(files):
-        record = old_records.get(f.source)
-        if old is not None and record is not None and f.source in reuse:
-            first = table.count
-            if record.skipped is None:
-                lo, hi = record.first_chunk, record.first_chunk + record.n_chunks
-                flush_new()  # keep postings in chunk order
-                table.add_rows(old.chunks, lo, hi)
-                a, b = old_starts[lo], old_starts[hi]
-                postings.add_postings(
-                    old_terms[a:b], old_tfs[a:b], old_per_doc[lo:hi], old.scorer.doc_len[lo:hi]
-                )
-            else:
-                skipped.append(Skipped(f.source, record.skipped))
-            racy = now - f.mtime_ns / 1e9 < RACY_SECONDS
-            records.append(
-                record.model_copy(
-                    update={
-                        "first_chunk": first if record.skipped is None else 0,
-                        "size": f.size,
-                        "mtime_ns": -1 if racy else f.mtime_ns,
-                    }
-                )
-            )
-            continue
-        loaded = load_file(root, f.path, f.source)
-        if isinstance(loaded, Skipped):
-            log.warning("skipped %s: %s", loaded.source, loaded.reason)
-            skipped.append(loaded)
-            records.append(_record(f, now, skipped=loaded.reason))
-            continue
-        first = table.count
-        chunks = chunk_document(loaded, config, first_id=first)
-        for chunk in chunks:
-            table.add(chunk)
-            new_texts.append(indexed_text(chunk))
-        records.append(_record(f, now, first_chunk=first, n_chunks=len(chunks)))
-    flush_new()
-    if not any(r.skipped is None for r in records):
-        raise _no_documents(root)
-    return postings.build(), table.finish(), records, skipped
+def _load_saved(
+    store: IndexStore, fingerprint: str, notices: list[str]
+) -> StoredIndex | None:
+    try:
+        return store.load(fingerprint)
+    except IndexMissing:
+        return None
+    except IndexOutdated as exc:
+        notices.append(f"{exc}: rebuilding the whole index")
+    except IndexCorrupt as exc:
+        notices.append(f"saved index in {store.path} is unusable ({exc}): rebuilding it")
+    return None
 
 
 def open_index(
     root: Path,
     data_dir: Path,
     config: ChunkingConfig,
-    track: Callable[[Iterable[FileStat]], Iterable[FileStat]] = _untracked,
+    track: Callable[[Iterable[Any]], Iterable[Any]] = _untracked,
     full: bool = False,
     save: bool = True,
+    files: list[FileStat] | None = None,
 ) -> tuple[Index, IndexReport]:
     """The index of ``root``: loaded from ``data_dir`` when it is there and current,
     brought up to date file by file when documents changed, built when there is none,
-    it is corrupt or the settings changed (``full`` forces that).
+    it is corrupt or the settings changed (``full`` forces that). ``files`` is a scan of
+    ``root`` already made (the report carries the one this call made).
 
     Raises NoDocumentsError when the folder holds no usable document.
     """
@@ -261,43 +424,182 @@ def open_index(
     store = IndexStore(data_dir, root)
     fingerprint = index_fingerprint(config)
     notices: list[str] = []
-    old: StoredIndex | None = None
-    if not full:
-        try:
-            old = store.load(fingerprint)
-        except IndexMissing:
-            pass
-        except IndexOutdated as exc:
-            notices.append(f"{exc}: rebuilding the whole index")
-        except IndexCorrupt as exc:
-            notices.append(f"saved index in {store.path} is unusable ({exc}): rebuilding it")
-    files = scan(root)
-    changes = diff(old.manifest.files, files) if old else Changes(added=[f.source for f in files])
-
-    if old is not None and not changes.stale and not changes.touched:
-        index = _index_of(root, config, old)
-        return index, _report("loaded", changes, notices, started, False, index, old.manifest.files)
-
-    reuse = set()
-    if old is not None:
-        reuse = {f.source for f in files} - set(changes.added) - set(changes.changed)
-    scorer, table, records, skipped = _assemble(root, config, files, old, reuse, track)
-    action = "updated" if old is not None and changes.stale else "built"
+    old = None if full else _load_saved(store, fingerprint, notices)
+    files = scan(root) if files is None else files
+    if old is None:
+        changes = Changes(added=[f.source for f in files])
+    else:
+        changes = diff(old.records, files)
     if old is not None and not changes.stale:
-        action = "loaded"  # only mtimes moved: same index, saved with the new stats
-    saved = False
+        report = _report("loaded", changes, notices, started, False, old, files)
+        if changes.touched and save:
+            # only stats moved: save the new ones quietly if we can (a read-only mount
+            # cannot, and loads the same index every time all the same)
+            records = _records(files, old.records, {}, [], time.time())
+            try:
+                with store.writing():
+                    names = store.commit(old.segments, records, fingerprint)
+                report.saved, report.written = True, [names]
+            except OSError as exc:
+                log.debug("could not save new file stats to %s: %s", store.path, exc)
+        return _index_of(root, config, old), report
+    return _update(root, config, store, fingerprint, old, files, changes, notices, track, save, started)
+
+
+def _update(
+    root: Path, config: ChunkingConfig, store: IndexStore, fingerprint: str,
+    old: StoredIndex | None, files: list[FileStat], changes: Changes, notices: list[str],
+    track: Callable[[Iterable[Any]], Iterable[Any]], save: bool, started: float,
+) -> tuple[Index, IndexReport]:
+    writable = save
     if save:
         try:
-            store.save(scorer, table, records, fingerprint)
-            saved = True
+            store.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            notices.append(f"could not save the index to {store.path} ({exc}); using it unsaved")
-    index = Index(root=root, chunks=table, scorer=scorer, config=config, skipped=skipped)
-    return index, _report(action, changes, notices, started, saved, index, records)
+            writable = False
+            notices.append(f"could not save the index to {store.path} ({exc.strerror or exc}); using it unsaved")
+    lock = store.writing() if writable else _nothing()
+    saved = False
+    written: list[str] = []
+    with lock:
+        segments = [] if old is None else [
+            Segment(s.postings, s.table, s.deletions, s.ref, s.files) for s in old.segments
+        ]
+        # the chunks of changed and removed files leave their segments
+        if old is not None:
+            gone = [*changes.changed, *changes.removed]
+            per_segment: dict[int, list[np.ndarray]] = {}
+            for source in gone:
+                i = old.records.where(source)
+                if i is None or old.records.reason(i) is not None:
+                    continue
+                row = old.records.rows[i]
+                first, n = int(row["first"]), int(row["n_chunks"])
+                per_segment.setdefault(int(row["segment"]), []).append(np.arange(first, first + n))
+            from index.scoring import Deletions
+
+            for s, ranges in per_segment.items():
+                seg = segments[s]
+                base = seg.deletions or Deletions.none(seg.n_docs)
+                seg.deletions = base.delete(seg.postings, np.concatenate(ranges))
+        fresh = set(changes.added) | set(changes.changed)
+        to_index = [f for f in files if f.source in fresh]
+        writer = SegmentWriter(store if writable else None)
+        placed: dict[str, tuple[int, int, int, FileResult]] = {}
+        for result in track(_results(root, config, to_index)):
+            if result.skipped is not None:
+                log.warning("skipped %s: %s", result.source, result.skipped)
+                placed[result.source] = (-1, 0, 0, result)
+                continue
+            seg_no, first = writer.add(result)
+            placed[result.source] = (seg_no, first, len(result.rows), result)
+        new_segments = writer.finish()
+        if writer.error is not None:
+            writable = False
+            notices.append(
+                f"could not save the index to {store.path} ({writer.error.strerror or writer.error}); using it unsaved"
+            )
+        n_old = len(segments)
+        placed = {
+            source: ((seg + n_old) if seg >= 0 else -1, first, n, res)
+            for source, (seg, first, n, res) in placed.items()
+        }
+        segments += new_segments
+        records = _records(files, old.records if old else None, placed, segments, time.time())
+        if not records.documents:
+            raise _no_documents(root)
+        segments, records = _merge(segments, records, store if writable else None)
+        if writable:
+            try:
+                name = store.commit(segments, records, fingerprint)
+                saved = True
+                written = [name] + [s.ref.file for s in new_segments if s.ref is not None]
+            except OSError as exc:
+                notices.append(
+                    f"could not save the index to {store.path} ({exc.strerror or exc}); using it unsaved"
+                )
+    stored = StoredIndex(None, segments, records, store.path if saved else None)
+    action = "updated" if old is not None else "built"
+    report = _report(action, changes, notices, started, saved, stored, files)
+    report.written = written
+    return _index_of(root, config, stored), report
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _records(
+    files: Sequence[FileStat],
+    old: FileRecords | None,
+    placed: dict[str, tuple[int, int, int, FileResult]],
+    segments: Sequence[Segment],
+    now: float,
+) -> FileRecords:
+    """One record per scanned file: fresh ones for the files just indexed, the saved
+    ones (with their new stat) for the others."""
+    builder = RecordsBuilder()
+    for f in files:
+        hit = placed.get(f.source)
+        if hit is not None:
+            seg, first, n, res = hit
+            mtime = -1 if res.mtime_ns < 0 or _racy(res.mtime_ns, now) else res.mtime_ns
+            builder.add(f.source, res.size, mtime, res.sha256, seg, first, n, res.skipped)
+            continue
+        i = old.where(f.source) if old is not None else None
+        if i is None:
+            continue  # appeared after the scan's diff: the next start adds it
+        row = old.rows[i]  # type: ignore[union-attr]
+        mtime = -1 if _racy(f.mtime_ns, now) else f.mtime_ns
+        builder.add(
+            f.source, f.size, mtime, old.sha256(i), int(row["segment"]), int(row["first"]),  # type: ignore[union-attr]
+            int(row["n_chunks"]), old.reason(i),  # type: ignore[union-attr]
+        )
+    return builder.finish()
+
+
+def _merge(
+    segments: list[Segment], records: FileRecords, store: IndexStore | None
+) -> tuple[list[Segment], FileRecords]:
+    """Apply the merge policy; records follow their chunks into the merged segments.
+    Segments left without a live chunk are dropped."""
+    groups = merge_plan(segments)
+    empty = [i for i, s in enumerate(segments) if s.live == 0 and not any(i in g for g in groups)]
+    if not groups and not empty:
+        return segments, records
+    rows = records.rows.copy()
+    moved: dict[int, tuple[int, np.ndarray]] = {}  # old position → (group, new ids)
+    merged: list[Segment] = []
+    for g, group in enumerate(groups):
+        postings, table, new_ids = merge_segments([segments[i] for i in group])
+        segment = Segment(postings, table)
+        if store is not None:
+            segment = store.write_segment(postings, table)
+        merged.append(segment)
+        for i, ids in zip(group, new_ids):
+            moved[i] = (g, ids)
+    drop = {i for group in groups for i in group} | set(empty)
+    kept = [i for i in range(len(segments)) if i not in drop]
+    position = {old: new for new, old in enumerate(kept)}
+    result = [segments[i] for i in kept] + merged
+    indexed = np.flatnonzero(rows["reason"] < 0)
+    for r in indexed.tolist():
+        old_seg = int(rows["segment"][r])
+        if old_seg in moved:
+            g, ids = moved[old_seg]
+            rows["segment"][r] = len(kept) + g
+            rows["first"][r] = int(ids[int(rows["first"][r])])
+        else:
+            rows["segment"][r] = position[old_seg]
+    return result, FileRecords(rows, records.sources, records.reasons)
 
 
 def _index_of(root: Path, config: ChunkingConfig, stored: StoredIndex) -> Index:
-    skipped = [Skipped(r.source, r.skipped) for r in stored.manifest.files if r.skipped]
+    skipped = [Skipped(s, r) for s, r in stored.records.skipped()]
     return Index(
         root=root, chunks=stored.chunks, scorer=stored.scorer, config=config, skipped=skipped
     )
@@ -309,18 +611,19 @@ def _report(
     notices: list[str],
     started: float,
     saved: bool,
-    index: Index,
-    records: Sequence[FileRecord],
+    stored: StoredIndex,
+    files: list[FileStat],
 ) -> IndexReport:
-    documents = sum(1 for r in records if r.skipped is None)
     return IndexReport(
         action=action,
         changes=changes,
         notices=notices,
         seconds=time.perf_counter() - started,
         saved=saved,
-        documents=documents,
-        chunks=len(index.chunks),
+        documents=stored.records.documents,
+        chunks=stored.scorer.n_docs,
+        skipped=[Skipped(s, r) for s, r in stored.records.skipped()],
+        files=files,
     )
 
 
@@ -335,35 +638,39 @@ class IndexStatus:
     exists: bool
     problem: str | None = None  # why the saved index cannot be used, if it cannot
     documents: int = 0
-    skipped: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0
-    terms: int = 0
+    segments: int = 0
+    deleted: int = 0
     size_bytes: int = 0
     created: float | None = None
     changes: Changes = field(default_factory=Changes)
 
 
 def index_status(root: Path, data_dir: Path, config: ChunkingConfig) -> IndexStatus:
-    """Describe the saved index of ``root`` without loading its arrays or changing it."""
+    """Describe the saved index of ``root`` without changing it."""
     store = IndexStore(data_dir, root)
     status = IndexStatus(path=store.path, exists=store.exists())
     if not status.exists:
         return status
     try:
         manifest, _ = store.read_manifest()
-    except IndexStoreError as exc:
+        if manifest.fingerprint != index_fingerprint(config):
+            status.problem = (
+                f"made with other settings ({manifest.fingerprint}); the next start rebuilds it"
+            )
+            return status
+        stored = store.load(manifest.fingerprint)
+    except (IndexCorrupt, IndexOutdated) as exc:
         status.problem = str(exc)
         return status
-    if manifest.fingerprint != index_fingerprint(config):
-        status.problem = (
-            f"made with other settings ({manifest.fingerprint}); the next start rebuilds it"
-        )
-    status.documents = sum(1 for r in manifest.files if r.skipped is None)
-    status.skipped = sum(1 for r in manifest.files if r.skipped is not None)
-    status.chunks = manifest.n_chunks
-    status.terms = manifest.n_terms
+    status.documents = stored.records.documents
+    status.skipped = stored.records.skipped()
+    status.chunks = stored.scorer.n_docs
+    status.segments = len(stored.segments)
+    status.deleted = sum(s.deleted for s in stored.segments)
     status.size_bytes = store.size_on_disk()
     status.created = manifest.created
     if root.is_dir():
-        status.changes = diff(manifest.files, scan(root))
+        status.changes = diff(stored.records, scan(root))
     return status

@@ -1,0 +1,579 @@
+/* The query kernel of docqa's BM25+ index: term lookup, pruned top-k, deletion counts.
+ *
+ * A plain CPython extension (no numpy headers: arrays come in through the buffer
+ * protocol), built by pip with the system compiler. index/scoring.py holds the same
+ * operations in numpy and uses them when this module is missing.
+ *
+ * search() scores a query over several segments term at a time with MaxScore pruning
+ * (Turtle & Flood 1995): terms go in descending order of their upper bound; once the
+ * k-th best partial score exceeds what the remaining terms could add to a chunk none of
+ * the earlier terms reached, those terms are only looked up (galloping search) for the
+ * chunks still in the race. The chunks that survive are rescored exactly, term by term
+ * in the question's order, with the same operations as BM25Scorer.get_scores, so a
+ * returned score is bit for bit the one get_scores gives (and rank-bm25's to 1e-9).
+ *
+ * Built with -ffp-contract=off so no multiply-add is fused: the floating-point
+ * operations must be numpy's, one by one.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- buffers -------------------------------------------------------------------- */
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Buf;
+
+static int get_buf(PyObject *obj, Buf *buf, Py_ssize_t itemsize, const char *what) {
+    buf->held = 0;
+    if (obj == Py_None) {
+        buf->view.buf = NULL;
+        buf->view.len = 0;
+        return 0;
+    }
+    if (PyObject_GetBuffer(obj, &buf->view, PyBUF_SIMPLE) < 0) return -1;
+    buf->held = 1;
+    if (itemsize > 1 && buf->view.len % itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: buffer length is not a multiple of %zd", what, itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+static void release(Buf *buf) {
+    if (buf->held) PyBuffer_Release(&buf->view);
+    buf->held = 0;
+}
+
+/* --- vocabulary: terms sorted bytewise, concatenated, with int64 offsets ------------- */
+
+static int64_t find_term(const char *blob, const int64_t *offsets, int64_t n, const char *term,
+                         Py_ssize_t len) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int64_t a = offsets[mid], b = offsets[mid + 1];
+        Py_ssize_t mlen = (Py_ssize_t)(b - a);
+        Py_ssize_t common = mlen < len ? mlen : len;
+        int c = memcmp(blob + a, term, (size_t)common);
+        if (c == 0) c = (mlen > len) - (mlen < len);
+        if (c == 0) return mid;
+        if (c < 0) lo = mid + 1; else hi = mid;
+    }
+    return -1;
+}
+
+static PyObject *py_lookup(PyObject *self, PyObject *args) {
+    PyObject *blob_o, *offsets_o;
+    const char *term;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "OOy#", &blob_o, &offsets_o, &term, &len)) return NULL;
+    Buf blob, offsets;
+    if (get_buf(blob_o, &blob, 1, "blob") < 0) return NULL;
+    if (get_buf(offsets_o, &offsets, 8, "offsets") < 0) { release(&blob); return NULL; }
+    int64_t n = offsets.view.len / 8 - 1;
+    int64_t found = n > 0 ? find_term(blob.view.buf, offsets.view.buf, n, term, len) : -1;
+    release(&blob);
+    release(&offsets);
+    return PyLong_FromLongLong(found);
+}
+
+/* --- deletions: postings per term whose chunk is marked ---------------------------- */
+
+static PyObject *py_count_marked(PyObject *self, PyObject *args) {
+    PyObject *indptr_o, *docs_o, *mask_o, *out_o;
+    if (!PyArg_ParseTuple(args, "OOOO", &indptr_o, &docs_o, &mask_o, &out_o)) return NULL;
+    Buf indptr, docs, mask, out;
+    if (get_buf(indptr_o, &indptr, 8, "indptr") < 0) return NULL;
+    if (get_buf(docs_o, &docs, 4, "doc_ids") < 0) { release(&indptr); return NULL; }
+    if (get_buf(mask_o, &mask, 1, "mask") < 0) { release(&indptr); release(&docs); return NULL; }
+    if (PyObject_GetBuffer(out_o, &out.view, PyBUF_WRITABLE) < 0) {
+        release(&indptr); release(&docs); release(&mask); return NULL;
+    }
+    out.held = 1;
+    int64_t n_terms = indptr.view.len / 8 - 1;
+    const int64_t *ptr = indptr.view.buf;
+    const int32_t *d = docs.view.buf;
+    const uint8_t *m = mask.view.buf;
+    int32_t *o = out.view.buf;
+    Py_ssize_t n_docs = mask.view.len;
+    int bad = out.view.len < n_terms * 4;
+    for (int64_t t = 0; t < n_terms && !bad; t++) {
+        int32_t count = 0;
+        for (int64_t p = ptr[t]; p < ptr[t + 1]; p++) {
+            int32_t doc = d[p];
+            if (doc < 0 || doc >= n_docs) { bad = 1; break; }
+            count += m[doc] != 0;
+        }
+        o[t] = count;
+    }
+    release(&indptr); release(&docs); release(&mask); release(&out);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "postings point outside the segment");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* --- search ------------------------------------------------------------------------ */
+
+typedef struct {
+    Buf blob, offsets, indptr, docs, tfs, doc_len, max_tf, deleted, del_terms, del_counts, rank;
+    int tf_size;
+    int64_t n_terms, n_docs, n_del_terms;
+    int64_t base;
+    int32_t min_len;
+} Segment;
+
+typedef struct {
+    int64_t lo, hi;     /* postings range in the segment, hi == lo when absent */
+    double ub;          /* upper bound of what the term adds above the floor */
+    int q;              /* index of the term in the question's order */
+} SegTerm;
+
+typedef struct {
+    int64_t gid;
+    int seg;
+    int32_t local;
+    double approx;
+} Hit;
+
+static inline uint32_t tf_at(const Segment *s, int64_t p) {
+    switch (s->tf_size) {
+    case 1: return ((const uint8_t *)s->tfs.view.buf)[p];
+    case 2: return ((const uint16_t *)s->tfs.view.buf)[p];
+    default: return ((const uint32_t *)s->tfs.view.buf)[p];
+    }
+}
+
+static inline double norm_of(int32_t dl, double k1, double b, double avgdl) {
+    return k1 * ((1.0 - b) + (b * (double)dl) / avgdl);
+}
+
+static inline double impact(uint32_t tf, double norm, double k1, double wi) {
+    double t = (double)tf;
+    double x = t * (k1 + 1.0);
+    x = x / (norm + t);
+    return x * wi;
+}
+
+static int32_t del_count(const Segment *s, int64_t term) {
+    if (!s->n_del_terms) return 0;
+    const int32_t *terms = s->del_terms.view.buf;
+    int64_t lo = 0, hi = s->n_del_terms;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (terms[mid] < term) lo = mid + 1; else hi = mid;
+    }
+    if (lo < s->n_del_terms && terms[lo] == term) return ((const int32_t *)s->del_counts.view.buf)[lo];
+    return 0;
+}
+
+/* position of doc in docs[lo:hi] at or after *from (galloping), or -1 */
+static int64_t gallop(const int32_t *docs, int64_t *from, int64_t hi, int32_t doc) {
+    int64_t lo = *from, step = 1, probe = lo;
+    while (probe < hi && docs[probe] < doc) {
+        lo = probe + 1;
+        probe = lo + step;
+        step <<= 1;
+    }
+    if (probe > hi) probe = hi;
+    /* docs[lo-1] < doc, answer in [lo, probe] */
+    int64_t a = lo, b = probe;
+    while (a < b) {
+        int64_t mid = a + (b - a) / 2;
+        if (docs[mid] < doc) a = mid + 1; else b = mid;
+    }
+    *from = a;
+    return (a < hi && docs[a] == doc) ? a : -1;
+}
+
+/* scratch kept between calls; the GIL is held throughout, so one caller at a time */
+static double *g_acc = NULL;
+static uint8_t *g_seen = NULL;
+static int32_t *g_touched = NULL;
+static int64_t g_cap = 0;
+
+static int ensure_scratch(int64_t n) {
+    if (n <= g_cap) return 0;
+    double *acc = calloc((size_t)n, sizeof(double));
+    uint8_t *seen = calloc((size_t)n, 1);
+    int32_t *touched = malloc((size_t)n * sizeof(int32_t));
+    if (!acc || !seen || !touched) {
+        free(acc); free(seen); free(touched);
+        PyErr_NoMemory();
+        return -1;
+    }
+    free(g_acc); free(g_seen); free(g_touched);
+    g_acc = acc; g_seen = seen; g_touched = touched; g_cap = n;
+    return 0;
+}
+
+/* the k-th largest of vals[0:n] (n >= k >= 1); reorders vals */
+static double kth_largest(double *vals, int64_t n, int64_t k) {
+    int64_t lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        double pivot = vals[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (vals[i] > pivot) i++;
+            while (vals[j] < pivot) j--;
+            if (i <= j) { double t = vals[i]; vals[i] = vals[j]; vals[j] = t; i++; j--; }
+        }
+        if (want <= j) hi = j;
+        else if (want >= i) lo = i;
+        else return vals[want];
+    }
+    return vals[want];
+}
+
+/* min-heap of the k best approximate scores seen, to know the k-th (theta) */
+typedef struct {
+    double *v;
+    int64_t n, k;
+} TopHeap;
+
+static void heap_push(TopHeap *h, double x) {
+    if (h->n < h->k) {
+        int64_t i = h->n++;
+        h->v[i] = x;
+        while (i > 0) {
+            int64_t p = (i - 1) / 2;
+            if (h->v[p] <= h->v[i]) break;
+            double t = h->v[p]; h->v[p] = h->v[i]; h->v[i] = t; i = p;
+        }
+    } else if (x > h->v[0]) {
+        h->v[0] = x;
+        int64_t i = 0;
+        for (;;) {
+            int64_t l = 2 * i + 1, r = l + 1, m = i;
+            if (l < h->n && h->v[l] < h->v[m]) m = l;
+            if (r < h->n && h->v[r] < h->v[m]) m = r;
+            if (m == i) break;
+            double t = h->v[m]; h->v[m] = h->v[i]; h->v[i] = t; i = m;
+        }
+    }
+}
+
+static double heap_theta(const TopHeap *h) { return h->n < h->k ? -1.0 : h->v[0]; }
+
+/* scores that agree this closely are treated as possible ties and rescored exactly */
+static inline double slack(double theta) { return theta > 0 ? theta * 1e-9 : 0.0; }
+
+static int cmp_sterm(const void *a, const void *b) {
+    double x = ((const SegTerm *)a)->ub, y = ((const SegTerm *)b)->ub;
+    return (x < y) - (x > y);
+}
+
+static int cmp_int32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct { int64_t gid; double score; } Result;
+
+static int cmp_result(const void *a, const void *b) {
+    const Result *x = a, *y = b;
+    if (x->score != y->score) return (x->score < y->score) - (x->score > y->score);
+    return (x->gid > y->gid) - (x->gid < y->gid);
+}
+
+static int parse_segment(PyObject *tuple, Segment *s) {
+    PyObject *o[11];
+    long long base;
+    int tf_size, min_len;
+    memset(s, 0, sizeof(*s));
+    if (!PyArg_ParseTuple(tuple, "OOOOOiOOOOOOLi:segment", &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &tf_size, &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &base, &min_len))
+        return -1;
+    if (tf_size != 1 && tf_size != 2 && tf_size != 4) {
+        PyErr_SetString(PyExc_ValueError, "term frequencies must be 1, 2 or 4 bytes");
+        return -1;
+    }
+    Buf *bufs[11] = {&s->blob, &s->offsets, &s->indptr, &s->docs, &s->tfs, &s->doc_len,
+                     &s->max_tf, &s->deleted, &s->del_terms, &s->del_counts, &s->rank};
+    Py_ssize_t sizes[11] = {1, 8, 8, 4, tf_size, 4, 4, 1, 4, 4, 4};
+    for (int i = 0; i < 11; i++) {
+        if (get_buf(o[i], bufs[i], sizes[i], "segment") < 0) {
+            for (int j = 0; j < i; j++) release(bufs[j]);
+            return -1;
+        }
+    }
+    s->tf_size = tf_size;
+    s->n_terms = s->indptr.view.len / 8 - 1;
+    s->n_docs = s->doc_len.view.len / 4;
+    s->n_del_terms = s->del_terms.view.len / 4;
+    s->base = base;
+    s->min_len = min_len;
+    int bad = s->n_terms < 0 || s->offsets.view.len / 8 != s->n_terms + 1 ||
+              s->docs.view.len / 4 != s->tfs.view.len / tf_size ||
+              s->max_tf.view.len / 4 != s->n_terms ||
+              (s->deleted.view.buf && s->deleted.view.len != s->n_docs) ||
+              (s->rank.view.buf && s->rank.view.len / 4 != s->n_docs) ||
+              s->del_counts.view.len / 4 != s->n_del_terms;
+    if (!bad && s->n_terms >= 0) {
+        const int64_t *ptr = s->indptr.view.buf;
+        bad = ptr[0] != 0 || ptr[s->n_terms] != s->docs.view.len / 4;
+    }
+    if (bad) {
+        for (int j = 0; j < 11; j++) release(bufs[j]);
+        PyErr_SetString(PyExc_ValueError, "segment arrays do not fit together");
+        return -1;
+    }
+    return 0;
+}
+
+static void release_segment(Segment *s) {
+    Buf *bufs[11] = {&s->blob, &s->offsets, &s->indptr, &s->docs, &s->tfs, &s->doc_len,
+                     &s->max_tf, &s->deleted, &s->del_terms, &s->del_counts, &s->rank};
+    for (int i = 0; i < 11; i++) release(bufs[i]);
+}
+
+/* search(terms, weights, k, segments, n_live, total_len, k1, b, delta, prune)
+ *   terms: list of distinct bytes in the question's order; weights: their summed weights
+ *   segments: list of tuples (see parse_segment) in global-id order
+ * -> list of (global id, score), best first, ties to the lower id; only chunks that hold
+ *    a question term. */
+static PyObject *py_search(PyObject *self, PyObject *args) {
+    PyObject *terms_o, *weights_o, *segs_o;
+    long long k_ll, n_live, total_len;
+    double k1, b, delta;
+    int prune;
+    if (!PyArg_ParseTuple(args, "OOLOLLdddp", &terms_o, &weights_o, &k_ll, &segs_o, &n_live,
+                          &total_len, &k1, &b, &delta, &prune))
+        return NULL;
+    if (!PyList_Check(terms_o) || !PyList_Check(weights_o) || !PyList_Check(segs_o) ||
+        PyList_GET_SIZE(terms_o) != PyList_GET_SIZE(weights_o)) {
+        PyErr_SetString(PyExc_TypeError, "terms, weights and segments must be lists");
+        return NULL;
+    }
+    int nq = (int)PyList_GET_SIZE(terms_o);
+    int ns = (int)PyList_GET_SIZE(segs_o);
+    PyObject *result = PyList_New(0);
+    if (!result) return NULL;
+    if (k_ll <= 0 || nq == 0 || ns == 0 || n_live <= 0) return result;
+
+    Segment *segs = calloc((size_t)ns, sizeof(Segment));
+    int64_t *ids = calloc((size_t)ns * nq, sizeof(int64_t)); /* term id per segment, -1 */
+    double *wi = calloc((size_t)nq, sizeof(double));
+    SegTerm *st = calloc((size_t)nq, sizeof(SegTerm));
+    double *rem = calloc((size_t)nq + 1, sizeof(double));
+    Hit *pool = NULL;
+    int64_t pool_n = 0, pool_cap = 0;
+    double *heapv = NULL, *tmp = NULL;
+    int32_t *cands = NULL;
+    int64_t buf_cap = 0;
+    int parsed = 0, failed = 0;
+    if (!segs || !ids || !wi || !st || !rem) { PyErr_NoMemory(); failed = 1; goto done; }
+    for (; parsed < ns; parsed++) {
+        if (parse_segment(PyList_GET_ITEM(segs_o, parsed), &segs[parsed]) < 0) { failed = 1; goto done; }
+    }
+    double avgdl = (double)total_len / (double)n_live;
+    if (avgdl == 0.0) avgdl = 1.0;
+
+    /* document frequencies over the live chunks, hence IDFs and the BM25+ floor */
+    double base_score = 0.0;
+    int any = 0;
+    for (int q = 0; q < nq; q++) {
+        PyObject *t = PyList_GET_ITEM(terms_o, q);
+        char *bytes;
+        Py_ssize_t len;
+        if (PyBytes_AsStringAndSize(t, &bytes, &len) < 0) { failed = 1; goto done; }
+        double w = PyFloat_AsDouble(PyList_GET_ITEM(weights_o, q));
+        if (w == -1.0 && PyErr_Occurred()) { failed = 1; goto done; }
+        int64_t df = 0;
+        for (int s = 0; s < ns; s++) {
+            Segment *g = &segs[s];
+            int64_t id = g->n_terms > 0 ? find_term(g->blob.view.buf, g->offsets.view.buf, g->n_terms, bytes, len) : -1;
+            ids[(int64_t)s * nq + q] = id;
+            if (id >= 0) {
+                const int64_t *ptr = g->indptr.view.buf;
+                df += (ptr[id + 1] - ptr[id]) - del_count(g, id);
+            }
+        }
+        if (df > 0) {
+            double idf = log((double)(n_live + 1) / (double)df);
+            wi[q] = w * idf;
+            base_score += wi[q] * delta;
+            any = 1;
+        } else {
+            wi[q] = 0.0;
+            for (int s = 0; s < ns; s++) ids[(int64_t)s * nq + q] = -1;
+        }
+    }
+    if (!any) goto done;
+
+    int64_t k = k_ll;
+    heapv = malloc((size_t)k * sizeof(double));
+    if (!heapv) { PyErr_NoMemory(); failed = 1; goto done; }
+    TopHeap heap = {heapv, 0, k};
+
+    for (int s = 0; s < ns; s++) {
+        Segment *g = &segs[s];
+        if (g->n_docs == 0) continue;
+        if (ensure_scratch(g->n_docs) < 0) { failed = 1; goto done; }
+        if (prune && buf_cap < g->n_docs) {
+            free(tmp); free(cands);
+            tmp = malloc((size_t)g->n_docs * sizeof(double));
+            cands = malloc((size_t)g->n_docs * sizeof(int32_t));
+            buf_cap = g->n_docs;
+            if (!tmp || !cands) { PyErr_NoMemory(); failed = 1; goto done; }
+        }
+        const int64_t *ptr = g->indptr.view.buf;
+        const int32_t *docs = g->docs.view.buf;
+        const int32_t *dl = g->doc_len.view.buf;
+        const uint32_t *maxtf = g->max_tf.view.buf;
+        const uint8_t *del = g->deleted.view.buf;
+        const int32_t *rank = g->rank.view.buf;
+        double norm_min = norm_of(g->min_len, k1, b, avgdl);
+        int nt = 0;
+        for (int q = 0; q < nq; q++) {
+            int64_t id = ids[(int64_t)s * nq + q];
+            if (id < 0 || ptr[id + 1] == ptr[id]) continue;
+            st[nt].lo = ptr[id];
+            st[nt].hi = ptr[id + 1];
+            st[nt].q = q;
+            st[nt].ub = impact(maxtf[id], norm_min, k1, wi[q]);
+            nt++;
+        }
+        if (!nt) continue;
+        qsort(st, (size_t)nt, sizeof(SegTerm), cmp_sterm);
+        rem[nt - 1] = 0.0;
+        for (int i = nt - 2; i >= 0; i--) rem[i] = rem[i + 1] + st[i + 1].ub;
+        /* a little headroom: the bound's own rounding must never prune a real candidate */
+        for (int i = 0; i < nt; i++) rem[i] *= 1.0 + 1e-12;
+
+        int64_t n_touched = 0, n_cands = -1;
+        int i = 0;
+        for (; i < nt; i++) {
+            double w = wi[st[i].q];
+            for (int64_t p = st[i].lo; p < st[i].hi; p++) {
+                int32_t d = docs[p];
+                if (del && del[d]) continue;
+                if (!g_seen[d]) { g_seen[d] = 1; g_touched[n_touched++] = d; }
+                g_acc[d] += impact(tf_at(g, p), norm_of(dl[d], k1, b, avgdl), k1, w);
+            }
+            if (!prune || i == nt - 1) continue;
+            double theta = heap_theta(&heap);
+            if (n_touched >= k) {
+                for (int64_t j = 0; j < n_touched; j++) tmp[j] = g_acc[g_touched[j]];
+                double local = kth_largest(tmp, n_touched, k);
+                if (local > theta) theta = local;
+            }
+            if (theta < 0 || rem[i] >= theta - slack(theta)) continue;
+            /* no chunk the terms so far missed can reach theta: keep the ones that can */
+            n_cands = 0;
+            for (int64_t j = 0; j < n_touched; j++) {
+                int32_t d = g_touched[j];
+                if (g_acc[d] + rem[i] >= theta - slack(theta)) cands[n_cands++] = d;
+            }
+            qsort(cands, (size_t)n_cands, sizeof(int32_t), cmp_int32);
+            i++;
+            for (; i < nt && n_cands > 0; i++) {
+                double w = wi[st[i].q];
+                int64_t from = st[i].lo;
+                for (int64_t j = 0; j < n_cands; j++) {
+                    int32_t d = cands[j];
+                    int64_t p = gallop(docs, &from, st[i].hi, d);
+                    if (p >= 0) g_acc[d] += impact(tf_at(g, p), norm_of(dl[d], k1, b, avgdl), k1, w);
+                }
+                int64_t kept = 0;
+                for (int64_t j = 0; j < n_cands; j++) {
+                    int32_t d = cands[j];
+                    if (g_acc[d] + rem[i] >= theta - slack(theta)) cands[kept++] = d;
+                }
+                n_cands = kept;
+            }
+            break;
+        }
+        int32_t *final = n_cands >= 0 ? cands : g_touched;
+        int64_t n_final = n_cands >= 0 ? n_cands : n_touched;
+        for (int64_t j = 0; j < n_final; j++) {
+            int32_t d = final[j];
+            double a = g_acc[d];
+            double theta = heap_theta(&heap);
+            if (theta >= 0 && a < theta - slack(theta)) continue;
+            heap_push(&heap, a);
+            if (pool_n == pool_cap) {
+                int64_t cap = pool_cap ? pool_cap * 2 : 64;
+                Hit *grown = realloc(pool, (size_t)cap * sizeof(Hit));
+                if (!grown) { PyErr_NoMemory(); failed = 1; goto done; }
+                pool = grown; pool_cap = cap;
+            }
+            pool[pool_n].gid = g->base + (rank ? rank[d] : d);
+            pool[pool_n].seg = s;
+            pool[pool_n].local = d;
+            pool[pool_n].approx = a;
+            pool_n++;
+        }
+        for (int64_t j = 0; j < n_touched; j++) {
+            int32_t d = g_touched[j];
+            g_acc[d] = 0.0;
+            g_seen[d] = 0;
+        }
+    }
+
+    /* rescore the survivors exactly, in the question's order, as get_scores adds them */
+    {
+        double theta = heap_theta(&heap);
+        Result *res = malloc((size_t)(pool_n ? pool_n : 1) * sizeof(Result));
+        if (!res) { PyErr_NoMemory(); failed = 1; goto done; }
+        int64_t n_res = 0;
+        for (int64_t j = 0; j < pool_n; j++) {
+            Hit *h = &pool[j];
+            if (theta >= 0 && h->approx < theta - slack(theta)) continue;
+            Segment *g = &segs[h->seg];
+            const int64_t *ptr = g->indptr.view.buf;
+            const int32_t *docs = g->docs.view.buf;
+            double norm = norm_of(((const int32_t *)g->doc_len.view.buf)[h->local], k1, b, avgdl);
+            double score = base_score;
+            for (int q = 0; q < nq; q++) {
+                int64_t id = ids[(int64_t)h->seg * nq + q];
+                if (id < 0) continue;
+                int64_t from = ptr[id];
+                int64_t p = gallop(docs, &from, ptr[id + 1], h->local);
+                if (p >= 0) score += impact(tf_at(g, p), norm, k1, wi[q]);
+            }
+            res[n_res].gid = h->gid;
+            res[n_res].score = score;
+            n_res++;
+        }
+        qsort(res, (size_t)n_res, sizeof(Result), cmp_result);
+        if (n_res > k) n_res = k;
+        for (int64_t j = 0; j < n_res && !failed; j++) {
+            PyObject *pair = Py_BuildValue("(Ld)", (long long)res[j].gid, res[j].score);
+            if (!pair || PyList_Append(result, pair) < 0) failed = 1;
+            Py_XDECREF(pair);
+        }
+        free(res);
+    }
+
+done:
+    for (int s = 0; s < parsed; s++) release_segment(&segs[s]);
+    free(segs); free(ids); free(wi); free(st); free(rem); free(pool); free(heapv); free(tmp);
+    free(cands);
+    if (failed) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"lookup", py_lookup, METH_VARARGS, "lookup(blob, offsets, term) -> term id or -1"},
+    {"count_marked", py_count_marked, METH_VARARGS,
+     "count_marked(indptr, doc_ids, mask, out): postings per term whose chunk is marked"},
+    {"search", py_search, METH_VARARGS,
+     "search(terms, weights, k, segments, n_live, total_len, k1, b, delta, prune)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernel",
+                                    "docqa's compiled query kernel", -1, methods};
+
+PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&module); }
