@@ -33,6 +33,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         track=progress_tracker(sys.stderr.isatty()),
         full=args.full,
     )
+    if not report.saved and report.action != "loaded":
+        # the one thing this command is for did not happen: say why, in one line
+        problem = next((n for n in report.notices if n.startswith("could not save")), None)
+        print(f"docqa: {problem or 'the index could not be saved'}", file=sys.stderr)
+        return 1
     for notice in report.notices:
         print(f"docqa: {notice}", file=sys.stderr)
     print(report.line())
@@ -43,6 +48,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     ):
         if names and report.action == "updated":
             print(f"  {label}: {', '.join(names)}")
+    if report.skipped:
+        n = len(report.skipped)
+        print(f"  skipped: {n} file{'s' if n != 1 else ''} (docqa index status lists them)")
     return 0
 
 
@@ -68,20 +76,25 @@ def _age(seconds: float) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Show the saved index: documents, chunks, size on disk, age and stale files."""
+    """Show the saved index: documents, skipped files and why, chunks, segments, size on
+    disk, age and stale files (exit status 1 when there is no usable index)."""
     settings = _settings(args)
     status = index_status(settings.docs_dir, settings.data_dir, settings.chunking())
     if not status.exists:
         print(f"no saved index of {settings.docs_dir} in {settings.data_dir}: run docqa index build")
-        return 0
+        return 1
     print(f"index of {settings.docs_dir}: {status.path}")
     if status.problem is not None:
         print(f"unusable: {status.problem} (docqa index build rebuilds it)")
-        return 0
+        return 1
     created = status.created or time.time()
     built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created))
-    print(f"documents: {status.documents} ({status.skipped} files skipped)")
-    print(f"chunks: {status.chunks}, terms: {status.terms}")
+    n_skipped = len(status.skipped)
+    print(f"documents: {status.documents} ({n_skipped} file{'' if n_skipped == 1 else 's'} skipped)")
+    for source, reason in status.skipped:
+        print(f"  skipped {source}: {reason}")
+    segments = f"{status.segments} segment{'' if status.segments == 1 else 's'}"
+    print(f"chunks: {status.chunks} in {segments} ({status.deleted} deleted chunks kept until a merge)")
     print(f"size on disk: {_size(status.size_bytes)}")
     print(f"built: {built} ({_age(time.time() - created)})")
     changes = status.changes
@@ -95,11 +108,36 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check every byte of the saved index against its checksums (exit status 1 when a
+    file is damaged; the next start or docqa index build --full rebuilds it)."""
+    settings = _settings(args)
+    store = IndexStore(settings.data_dir, settings.docs_dir)
+    if not store.exists():
+        print(f"no saved index of {settings.docs_dir} in {settings.data_dir}: run docqa index build")
+        return 1
+    problems = store.verify()
+    if problems:
+        for problem in problems:
+            print(f"docqa: damaged: {problem}", file=sys.stderr)
+        return 1
+    print(f"ok: every file of {store.path} matches its checksums")
+    return 0
+
+
 def cmd_clear(args: argparse.Namespace) -> int:
     """Delete the saved index of the documents folder (the next start rebuilds it)."""
     settings = _settings(args)
     store = IndexStore(settings.data_dir, settings.docs_dir)
-    if store.clear():
+    try:
+        removed = store.clear()
+    except OSError as exc:
+        print(
+            f"docqa: could not remove the saved index {store.path} ({exc.strerror or exc})",
+            file=sys.stderr,
+        )
+        return 1
+    if removed:
         print(f"removed the saved index of {settings.docs_dir} ({store.path})")
     else:
         print(f"no saved index of {settings.docs_dir} in {settings.data_dir}")
@@ -115,7 +153,10 @@ def register(subparsers: Any) -> None:
         "without re-reading unchanged documents.",
     )
     actions = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
-    for name, handler in (("build", cmd_build), ("status", cmd_status), ("clear", cmd_clear)):
+    commands = (
+        ("build", cmd_build), ("status", cmd_status), ("verify", cmd_verify), ("clear", cmd_clear)
+    )
+    for name, handler in commands:
         action = actions.add_parser(name, help=handler.__doc__, description=handler.__doc__)
         add_docs_option(action)
         action.add_argument(

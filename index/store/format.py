@@ -318,11 +318,12 @@ class IndexStore:
     # -- locks -----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _lock(self, name: str, exclusive: bool) -> Iterator[None]:
+    def _lock(self, name: str, exclusive: bool, wait: bool = True) -> Iterator[bool]:
+        """Hold an advisory lock; yields False when ``wait`` is off and it is taken."""
         try:
             import fcntl
         except ImportError:  # Windows: no advisory locks; saves are still atomic
-            yield
+            yield True
             return
         path = self.path / name
         try:
@@ -331,15 +332,20 @@ class IndexStore:
             try:
                 fd = os.open(path, os.O_RDONLY)  # a read-only data folder
             except OSError:
-                yield  # nothing can write here, so nothing can remove files under us
+                yield True  # nothing can write here, so nothing can remove files under us
                 return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
+            flags = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+            try:
+                fcntl.flock(fd, flags if wait else flags | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
         finally:
             os.close(fd)
 
-    def writing(self) -> contextlib.AbstractContextManager[None]:
+    def writing(self) -> contextlib.AbstractContextManager[bool]:
         """One writer at a time per index (a REPL and a bot may share a data folder)."""
         self.path.mkdir(parents=True, exist_ok=True)
         return self._lock("write.lock", exclusive=True)
@@ -559,7 +565,9 @@ class IndexStore:
                 used.add(seg.file)
                 if seg.deletions is not None:
                     used.add(seg.deletions.file)
-        with self._lock("read.lock", exclusive=True):
+        with self._lock("read.lock", exclusive=True, wait=False) as free:
+            if not free:
+                return  # a reader is opening files: the next save removes them
             for entry in self.path.iterdir():
                 if entry.name in used:
                     continue
