@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from rank_bm25 import BM25Plus
 
 from index import scoring
-from index.scoring import BM25Scorer, PostingsBuilder
+from index.scoring import BM25Scorer, Deletions, PostingsBuilder
 
 # A small alphabet makes repeated terms, shared terms and ties common; "zz" is never in a
 # corpus, so every question may hold a term the index has not seen.
@@ -22,10 +22,37 @@ questions = st.lists(st.sampled_from(WORDS + [UNKNOWN]), max_size=6)
 # rank-bm25 divides by the average chunk length, so it cannot score a corpus of empty chunks
 scorable = corpora.filter(lambda corpus: any(corpus))
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
 
 
-def expected_top_k(scorer: BM25Scorer, corpus: list[list[str]], question: list[str], k: int):
+@pytest.fixture(params=["kernel", "numpy"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every scoring test runs on the compiled kernel and on the numpy fallback."""
+    if request.param == "numpy":
+        monkeypatch.setattr(scoring, "_kernel", None)
+    elif scoring._kernel is None:
+        pytest.fail("the compiled kernel (index/_kernel.c) was not built: pip install -e .")
+    return request.param
+
+
+def segmented(corpus: list[list[str]], cuts: list[int], deleted: list[bool]) -> BM25Scorer:
+    """``corpus`` cut into segments at ``cuts``, with the ``deleted`` chunks (one flag per
+    chunk, recycled) deleted from their segments."""
+    bounds = [0, *sorted({c % (len(corpus) + 1) for c in cuts}), len(corpus)]
+    segments, dels = [], []
+    for lo, hi in zip(bounds, bounds[1:]):
+        if hi <= lo:
+            continue
+        builder = PostingsBuilder()
+        builder.add_many(corpus[lo:hi])
+        postings = builder.postings()
+        gone = [i - lo for i in range(lo, hi) if deleted[i % len(deleted)]]
+        segments.append(postings)
+        dels.append(Deletions.none(postings.n_docs).delete(postings, np.array(gone, dtype=np.int64)))
+    return BM25Scorer(segments, dels)
+
+
+def expected_top_k(scorer: BM25Scorer, corpus: list[list[str]], question: list[str], k: int):  # type: ignore[no-untyped-def]
     """Chunks holding a question term, best first, lower id first among equal scores."""
     scores = scorer.get_scores(question)
     wanted = set(question)
@@ -36,7 +63,7 @@ def expected_top_k(scorer: BM25Scorer, corpus: list[list[str]], question: list[s
 
 @FAST
 @given(corpus=scorable, question=questions)
-def test_scores_equal_rank_bm25(corpus: list[list[str]], question: list[str]) -> None:
+def test_scores_equal_rank_bm25(backend: str, corpus: list[list[str]], question: list[str]) -> None:
     ours = BM25Scorer.build(corpus).get_scores(question)
     oracle = BM25Plus(corpus).get_scores(question)
     np.testing.assert_allclose(ours, oracle, rtol=0, atol=1e-9)
@@ -44,19 +71,74 @@ def test_scores_equal_rank_bm25(corpus: list[list[str]], question: list[str]) ->
 
 @FAST
 @given(corpus=scorable, question=questions, k=st.integers(min_value=1, max_value=15))
-@pytest.mark.parametrize("dense_ratio", [0, 10**9], ids=["dense", "sparse"])
+@pytest.mark.parametrize("prune", [True, False], ids=["pruned", "exhaustive"])
 def test_top_k_is_exact(
-    dense_ratio: int, corpus: list[list[str]], question: list[str], k: int
+    backend: str, prune: bool, corpus: list[list[str]], question: list[str], k: int
 ) -> None:
-    # both selection paths (dense array of every chunk, sorted candidates only) must give
-    # the same answer; the ratio forces one or the other on these tiny corpora
-    original = scoring._DENSE_RATIO
-    scoring._DENSE_RATIO = dense_ratio
-    try:
-        scorer = BM25Scorer.build(corpus)
-        assert scorer.top_k(question, k) == expected_top_k(scorer, corpus, question, k)
-    finally:
-        scoring._DENSE_RATIO = original
+    scorer = BM25Scorer.build(corpus)
+    assert scorer.top_k(question, k, prune=prune) == expected_top_k(scorer, corpus, question, k)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(200, 800),
+    k=st.sampled_from([1, 3, 10]),
+    cuts=st.lists(st.integers(0, 2000), max_size=3),
+)
+def test_pruned_top_k_on_larger_skewed_corpora(
+    backend: str, seed: int, n: int, k: int, cuts: list[int]
+) -> None:
+    # Zipf-like words and longer chunks, where pruning really skips postings: the k best
+    # are exactly the exhaustive k best, scores and tie-breaks included, over segments
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(300)]
+    p = 1 / np.arange(1, 301) ** 1.1
+    p /= p.sum()
+    corpus = [list(rng.choice(words, size=int(rng.integers(1, 40)), p=p)) for _ in range(n)]
+    deleted = list(rng.random(37) < 0.2)
+    scorer = segmented(corpus, cuts, deleted)
+    live = [c for i, c in enumerate(corpus) if not deleted[i % len(deleted)]]
+    oracle = BM25Plus(live)
+    for _ in range(5):
+        question = list(rng.choice(words[:60] + ["zz"], size=int(rng.integers(1, 7))))
+        expected = expected_top_k(scorer, live, question, k)
+        assert scorer.top_k(question, k, prune=True) == expected
+        scores = oracle.get_scores(question)
+        np.testing.assert_allclose(
+            [s for _, s in expected], [scores[i] for i, _ in expected], rtol=0, atol=1e-9
+        )
+
+
+@FAST
+@given(
+    corpus=scorable,
+    cuts=st.lists(st.integers(0, 20), max_size=3),
+    deleted=st.lists(st.booleans(), min_size=1, max_size=12),
+    question=questions,
+    k=st.integers(min_value=1, max_value=15),
+)
+def test_segments_with_deletions_score_as_one_index_of_the_live_chunks(
+    backend: str, corpus: list[list[str]], cuts: list[int], deleted: list[bool],
+    question: list[str], k: int,
+) -> None:
+    # what an edit does: old chunks deleted from their segment, new ones in a new
+    # segment; the scores must be those of rank-bm25 over the live chunks alone
+    live = [c for i, c in enumerate(corpus) if not deleted[i % len(deleted)]]
+    scorer = segmented(corpus, cuts, deleted)
+    assert scorer.n_docs == len(live)
+    if any(live):
+        np.testing.assert_allclose(
+            scorer.get_scores(question), BM25Plus(live).get_scores(question), rtol=0, atol=1e-9
+        )
+    fresh = BM25Scorer.build(live)
+    assert scorer.get_scores(question).tolist() == fresh.get_scores(question).tolist()
+    assert scorer.top_k(question, k) == fresh.top_k(question, k)
+    assert scorer.top_k(question, k) == expected_top_k(scorer, live, question, k)
+    assert set(scorer.vocab) == set(fresh.vocab)
+    for doc_id, tokens in enumerate(live):
+        for word in WORDS:
+            assert scorer.term_frequency(word, doc_id) == tokens.count(word)
 
 
 @FAST
@@ -68,7 +150,7 @@ def test_top_k_is_exact(
     ),
 )
 def test_weighted_scores_are_weighted_sums(
-    corpus: list[list[str]], terms: list[tuple[str, float]]
+    backend: str, corpus: list[list[str]], terms: list[tuple[str, float]]
 ) -> None:
     # a conversation adds earlier terms at a lower weight: each term's score times its weight
     scorer = BM25Scorer.build(corpus)
@@ -82,7 +164,7 @@ def test_weighted_scores_are_weighted_sums(
 
 @FAST
 @given(corpus=scorable, question=questions)
-def test_contributions_add_up_to_the_score(corpus: list[list[str]], question: list[str]) -> None:
+def test_contributions_add_up_to_the_score(backend: str, corpus: list[list[str]], question: list[str]) -> None:
     scorer = BM25Scorer.build(corpus)
     scores = scorer.get_scores(question)
     for doc_id in range(len(corpus)):
@@ -92,55 +174,14 @@ def test_contributions_add_up_to_the_score(corpus: list[list[str]], question: li
 
 @FAST
 @given(corpus=corpora)
-def test_term_frequency_counts_tokens(corpus: list[list[str]]) -> None:
+def test_term_frequency_counts_tokens(backend: str, corpus: list[list[str]]) -> None:
     scorer = BM25Scorer.build(corpus)
     for doc_id, tokens in enumerate(corpus):
         for word in WORDS + [UNKNOWN]:
             assert scorer.term_frequency(word, doc_id) == tokens.count(word)
 
 
-@FAST
-@given(corpus=corpora)
-def test_doc_postings_round_trip(corpus: list[list[str]]) -> None:
-    # incremental updates rebuild from the chunk-by-chunk form: it must lose nothing
-    scorer = BM25Scorer.build(corpus)
-    terms, tfs, per_doc = scorer.doc_postings()
-    again = BM25Scorer.from_postings(scorer.vocab, terms, tfs, per_doc, scorer.doc_len)
-    assert np.array_equal(again.indptr, scorer.indptr)
-    assert np.array_equal(again.doc_ids, scorer.doc_ids)
-    assert np.array_equal(again.tfs, scorer.tfs)
-
-
-@FAST
-@given(old=scorable, keep=st.lists(st.booleans(), min_size=12, max_size=12), new=corpora)
-def test_rebuilding_from_kept_postings_equals_a_fresh_build(
-    old: list[list[str]], keep: list[bool], new: list[list[str]]
-) -> None:
-    # what an incremental update does: keep some chunks' postings, drop the others (and
-    # with them terms no chunk holds any more), tokenize only the new chunks
-    scorer = BM25Scorer.build(old)
-    terms, tfs, per_doc = scorer.doc_postings()
-    starts = np.concatenate([[0], np.cumsum(per_doc)])
-    builder = PostingsBuilder(scorer.vocab)
-    kept_chunks = []
-    for doc_id, tokens in enumerate(old):
-        if keep[doc_id]:
-            lo, hi = starts[doc_id], starts[doc_id + 1]
-            builder.add_postings(
-                terms[lo:hi], tfs[lo:hi], per_doc[doc_id : doc_id + 1], scorer.doc_len[doc_id : doc_id + 1]
-            )
-            kept_chunks.append(tokens)
-    for tokens in new:
-        builder.add(tokens)
-    updated = builder.build()
-    fresh = BM25Scorer.build(kept_chunks + new)
-    assert set(updated.vocab) == set(fresh.vocab)
-    for question in (WORDS, ["a", "a", UNKNOWN], ["g"]):
-        assert updated.get_scores(question).tolist() == fresh.get_scores(question).tolist()
-        assert updated.top_k(question, 5) == fresh.top_k(question, 5)
-
-
-def test_three_chunks_matching_chunks_outrank_the_other() -> None:
+def test_three_chunks_matching_chunks_outrank_the_other(backend: str) -> None:
     corpus = [["microsoft", "openai", "deal"], ["microsoft", "openai", "copilot"], ["openai", "musk"]]
     scorer = BM25Scorer.build(corpus)
     # N = 3, df(microsoft) = 2: idf = ln(4/2); avgdl = 8/3; the third chunk gets only
@@ -158,7 +199,7 @@ def test_three_chunks_matching_chunks_outrank_the_other() -> None:
     assert scorer.top_k(["microsoft"], 3)[0][1] == pytest.approx(with_term, abs=1e-12)
 
 
-def test_top_k_breaks_ties_by_lower_id_and_takes_k_beyond_the_corpus() -> None:
+def test_top_k_breaks_ties_by_lower_id_and_takes_k_beyond_the_corpus(backend: str) -> None:
     corpus = [["x", "y"], ["y", "x"], ["x"], ["z"], ["x", "y"]]
     scorer = BM25Scorer.build(corpus)
     ranked = scorer.top_k(["y"], 50)
@@ -169,7 +210,7 @@ def test_top_k_breaks_ties_by_lower_id_and_takes_k_beyond_the_corpus() -> None:
     assert scorer.top_k(["x"], 0) == []
 
 
-def test_empty_chunks_and_an_empty_corpus() -> None:
+def test_empty_chunks_and_an_empty_corpus(backend: str) -> None:
     only_empty = BM25Scorer.build([[], []])
     assert only_empty.get_scores(["a"]).tolist() == [0.0, 0.0]
     assert only_empty.top_k(["a"], 3) == []
@@ -179,11 +220,11 @@ def test_empty_chunks_and_an_empty_corpus() -> None:
     assert nothing.top_k(["a"], 3) == []
 
 
-def test_large_term_frequencies_keep_their_value() -> None:
+def test_large_term_frequencies_keep_their_value(backend: str) -> None:
     # term frequencies are stored in the smallest unsigned type that holds them
     corpus = [["a"] * 300, ["a", "b"], ["b"] * 70_000]
     scorer = BM25Scorer.build(corpus)
-    assert scorer.tfs.dtype == np.uint32
+    assert scorer.segments[0].tfs.dtype == np.uint32
     assert [scorer.term_frequency("a", 0), scorer.term_frequency("b", 2)] == [300, 70_000]
     np.testing.assert_allclose(
         scorer.get_scores(["a", "b"]), BM25Plus(corpus).get_scores(["a", "b"]), rtol=0, atol=1e-9
