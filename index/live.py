@@ -3,7 +3,10 @@
 Adapters hold a ``LiveIndex`` and take ``live.current`` for each question. A rebuild
 makes a whole new ``Engine`` and replaces the reference in one assignment, so a question
 that already took the old engine finishes on it, and no question sees half an index.
-Only one rebuild runs at a time; the poll itself is a ``stat`` of every file.
+Only one rebuild runs at a time; the poll itself is a ``stat`` of every file, and that
+scan is the one the update uses (a start scans the folder once, shared with the first
+build). An answer that cites a file changed since it was indexed asks for a check at
+once instead of waiting for the next poll.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from index.chunking import ChunkingConfig
 from index.errors import DocqaError
 from index.retrieval import Engine, EngineConfig, Index
-from index.store import IndexReport, open_index, scan
+from index.store import FileStat, IndexReport, open_index, scan
 
 log = logging.getLogger("docqa.live")
 
@@ -48,12 +51,24 @@ class LiveIndex:
         self._rebuilding = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # taken before the first build, so an edit made during it is seen at the next poll
-        self._snapshot = self.snapshot()
-        index, report = initial or open_index(root, data_dir, chunking, save=save)
-        self._engine = Engine(index, engine_config)
+        self._wake = threading.Event()
+        if initial is None:
+            initial = open_index(root, data_dir, chunking, save=save)
+        index, report = initial
+        # the scan the build started from, so an edit made during it is seen at the next poll
+        self._snapshot = _snapshot_of(report.files) if report.files else self.snapshot()
+        self._engine = self._make_engine(index)
         self.last_report = report
         self._last_check = clock()
+        self._stale_seen = False
+
+    def _make_engine(self, index: Index) -> Engine:
+        return Engine(index, self.engine_config, on_stale=self.refresh_soon)
+
+    def refresh_soon(self) -> None:
+        """A cited file changed since it was indexed: check now, not at the next poll."""
+        self._stale_seen = True
+        self._wake.set()
 
     @property
     def current(self) -> Engine:
@@ -61,7 +76,7 @@ class LiveIndex:
         return self._engine
 
     def snapshot(self) -> Snapshot:
-        return tuple((f.source, f.size, f.mtime_ns) for f in scan(self.root))
+        return _snapshot_of(scan(self.root))
 
     def changed(self) -> bool:
         """Whether any file was added, removed or modified since the last build."""
@@ -75,11 +90,15 @@ class LiveIndex:
         """
         with self._rebuilding:
             self._last_check = self._clock()
-            snapshot = self.snapshot()
+            self._stale_seen = False
+            files = scan(self.root)
+            snapshot = _snapshot_of(files)
             if not force and snapshot == self._snapshot:
                 return None
-            index, report = open_index(self.root, self.data_dir, self.chunking, save=self.save)
-            self._engine = Engine(index, self.engine_config)  # the swap: one assignment
+            index, report = open_index(
+                self.root, self.data_dir, self.chunking, save=self.save, files=files
+            )
+            self._engine = self._make_engine(index)  # the swap: one assignment
             self._snapshot = snapshot
             self.last_report = report
             return report
@@ -89,7 +108,8 @@ class LiveIndex:
 
         Cheap enough to call before every question; errors are logged, not raised.
         """
-        if self._clock() - self._last_check < self.interval or self._rebuilding.locked():
+        due = self._stale_seen or self._clock() - self._last_check >= self.interval
+        if not due or self._rebuilding.locked():
             return None
         try:
             return self.check()
@@ -104,7 +124,11 @@ class LiveIndex:
         self._stop.clear()
 
         def loop() -> None:
-            while not self._stop.wait(self.interval):
+            while not self._stop.is_set():
+                self._wake.wait(self.interval)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
                 try:
                     report = self.check()
                 except DocqaError as exc:
@@ -121,6 +145,11 @@ class LiveIndex:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+
+def _snapshot_of(files: list[FileStat]) -> Snapshot:
+    return tuple((f.source, f.size, f.mtime_ns) for f in files)

@@ -114,6 +114,11 @@ class Passage(BaseModel):
     blocks: tuple[BlockSpan, ...] = Field(
         default=(), description="the passage's blocks as (start, end, kind) in ``text``"
     )
+    stale: bool = Field(
+        default=False,
+        description="the file's size or modification time differs from the indexed one, so "
+        "the cited lines may no longer hold the text",
+    )
 
     @classmethod
     def from_chunk(

@@ -62,6 +62,9 @@ class Index:
     scorer: BM25Scorer
     config: ChunkingConfig
     skipped: list[Skipped] = field(default_factory=list)
+    # (size, mtime_ns) of each file as it was when the index was made current; a cited
+    # file that differs is flagged "changed since indexed" (empty: not checked)
+    file_stats: dict[str, tuple[int, int]] = field(default_factory=dict)
     _sources: list[SourceInfo] | None = field(default=None, init=False, repr=False)
 
     def sources(self) -> list[SourceInfo]:
@@ -124,9 +127,15 @@ class Query:
 class Engine:
     """Answers questions over one index. Immutable once built, so it can be swapped."""
 
-    def __init__(self, index: Index, config: EngineConfig | None = None) -> None:
+    def __init__(
+        self,
+        index: Index,
+        config: EngineConfig | None = None,
+        on_stale: Callable[[], None] | None = None,
+    ) -> None:
         self.index = index
         self.config = config or EngineConfig()
+        self.on_stale = on_stale  # told when a cited file changed since it was indexed
 
     # -- questions -------------------------------------------------------------------
 
@@ -173,7 +182,28 @@ class Engine:
                 dict.fromkeys(t for t in query.terms if scorer.term_frequency(t, chunk_id))
             )
             passages.append(Passage.from_chunk(chunk, score, matched))
-        return passages
+        return self.mark_stale(passages)
+
+    def mark_stale(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages, those whose file changed since it was indexed flagged ``stale``
+        (one stat per cited file); ``on_stale`` is told so the index can be refreshed."""
+        stats = self.index.file_stats
+        if not stats:
+            return list(passages)
+        changed: dict[str, bool] = {}
+        for p in passages:
+            if p.source not in changed:
+                try:
+                    st = (self.index.root / p.source).stat()
+                    now: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    now = None
+                changed[p.source] = now != stats.get(p.source)
+        if any(changed.values()) and self.on_stale is not None:
+            self.on_stale()
+        return [
+            p.model_copy(update={"stale": True}) if changed[p.source] else p for p in passages
+        ]
 
     def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """Retrieve, then answer verbatim from the passages or abstain."""

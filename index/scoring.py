@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 try:
-    from index import _kernel
+    import index._kernel as _kernel
 except ImportError:  # not built (no compiler): the numpy paths below do the same work
     _kernel = None
 

@@ -54,3 +54,46 @@ def test_losing_every_document_keeps_the_current_engine(tmp_path: Path) -> None:
     assert live.check_if_due() is None
     assert live.current is engine
     assert engine.retrieve("apples")[0].source == "b.txt"
+
+
+def test_a_start_scans_the_folder_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from index import live as live_module
+    from index.store import open_index, update
+
+    docs = tmp_path / "docs"
+    make_docs(docs)
+    scans: list[Path] = []
+    real_scan = update.scan
+
+    def counting(root: Path):  # type: ignore[no-untyped-def]
+        scans.append(root)
+        return real_scan(root)
+
+    monkeypatch.setattr(update, "scan", counting)
+    monkeypatch.setattr(live_module, "scan", counting)
+    initial = open_index(docs, tmp_path / "data", CONFIG)
+    live = LiveIndex(docs, tmp_path / "data", CONFIG, initial=initial)
+    assert scans == [docs]
+    # a poll is one scan, and an update after it reuses that scan
+    (docs / "c.txt").write_text("Zebras live in Africa.\n", encoding="utf-8")
+    assert live.check() is not None
+    assert scans == [docs, docs]
+
+
+def test_a_cited_file_changed_since_indexed_is_flagged_and_refreshes(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    make_docs(docs)
+    now = [0.0]
+    live = LiveIndex(docs, tmp_path / "data", CONFIG, interval=60, clock=lambda: now[0])
+    engine = live.current
+    assert [p.stale for p in engine.ask("sailing boats").passages] == [False]
+    # new text: the cited lines no longer hold the passage
+    (docs / "a.txt").write_text("Rowing boats need oars.\n", encoding="utf-8")
+    answer = engine.ask("sailing boats")
+    assert [(p.source, p.stale) for p in answer.passages] == [("a.txt", True)]
+    # the stale citation asked for a refresh: the next check runs although not due
+    report = live.check_if_due()
+    assert report is not None and report.changes.changed == ["a.txt"]
+    fresh = live.current.ask("rowing boats")
+    assert [(p.source, p.stale) for p in fresh.passages] == [("a.txt", False)]
+    assert live.check_if_due() is None  # and nothing more until the interval is up

@@ -63,6 +63,7 @@ def test_passage_fields(tmp_path: Path) -> None:
         "score": passage.score,
         "matched_terms": ("instal", "turbin"),
         "blocks": ((0, 5, "heading"), (7, 42, "paragraph")),
+        "stale": False,
     }
 
 

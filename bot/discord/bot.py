@@ -953,7 +953,8 @@ class DocqaBot(commands.Bot):
         if chunk is None or passage_digest(chunk.text) != digest:
             await self._say_privately(interaction, STALE_PASSAGE)
             return
-        passage = Passage.from_chunk(chunk)
+        # the file may have changed since it was indexed: flag it, as an answer would
+        (passage,) = folder.engine.mark_stale([Passage.from_chunk(chunk)])
         url = await asyncio.to_thread(folder.links, passage) if folder.links else None
         await interaction.response.send_message(
             embed=passage_embed(n, passage, url), ephemeral=True, allowed_mentions=NO_MENTIONS

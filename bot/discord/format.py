@@ -228,15 +228,21 @@ def snippet_text(passage: Passage) -> str:
     return one_line("\n".join(lines))
 
 
+STALE_MARK = " (changed since indexed)"
+
+
 def field_name(n: int, passage: Passage, limit: int = FIELD_NAME_CHARS) -> str:
-    """``[n] SOURCE:FIRST-LAST — heading``; the heading is trimmed first."""
+    """``[n] SOURCE:FIRST-LAST — heading``; the heading is trimmed first. A passage whose
+    file changed since it was indexed ends with ``STALE_MARK``."""
     marker = f"[{n}] "
+    stale = STALE_MARK if passage.stale else ""
+    limit -= len(stale)
     name = marker + fit(passage.citation, limit - len(marker))
     if passage.heading:
         room = limit - dlen(name) - 3
         if room > 8:  # fewer characters than that of a heading help nobody
             name += " — " + fit(one_line(passage.heading), room)
-    return name
+    return name + stale
 
 
 def answer_description(answer: Answer, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -495,7 +501,7 @@ def text_answer_parts(content: str) -> dict[str, Any]:
 
 def _citation_of(name: str) -> str:
     """``SOURCE:FIRST-LAST`` from a field name ``[n] SOURCE:FIRST-LAST — heading``."""
-    text = unescape(name)
+    text = unescape(name).removesuffix(STALE_MARK)
     text = re.sub(r"^\[[0-9]+\] ", "", text)
     return text.split(" — ", 1)[0]
 

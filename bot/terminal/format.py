@@ -87,12 +87,16 @@ def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
     ]
 
 
+STALE_MARK = "(changed since indexed)"
+
+
 def passage_header(n: int, passage: Passage) -> str:
-    """``[n] SOURCE:FIRST-LAST — HEADING`` (the heading part only when there is one)."""
+    """``[n] SOURCE:FIRST-LAST — HEADING`` (the heading part only when there is one),
+    marked when the file changed since it was indexed."""
     head = f"[{n}] {printable(passage.citation, newlines=False)}"
     if passage.heading:
-        return f"{head} — {printable(passage.heading, newlines=False)}"
-    return head
+        head = f"{head} — {printable(passage.heading, newlines=False)}"
+    return f"{head}  {STALE_MARK}" if passage.stale else head
 
 
 def format_passage(n: int, passage: Passage, color: bool, width: int | None = None) -> str:

@@ -442,7 +442,7 @@ def open_index(
                 report.saved, report.written = True, [names]
             except OSError as exc:
                 log.debug("could not save new file stats to %s: %s", store.path, exc)
-        return _index_of(root, config, old), report
+        return _index_of(root, config, old, files), report
     return _update(root, config, store, fingerprint, old, files, changes, notices, track, save, started)
 
 
@@ -522,7 +522,7 @@ def _update(
     action = "updated" if old is not None else "built"
     report = _report(action, changes, notices, started, saved, stored, files)
     report.written = written
-    return _index_of(root, config, stored), report
+    return _index_of(root, config, stored, files), report
 
 
 class _nothing:
@@ -598,10 +598,13 @@ def _merge(
     return result, FileRecords(rows, records.sources, records.reasons)
 
 
-def _index_of(root: Path, config: ChunkingConfig, stored: StoredIndex) -> Index:
+def _index_of(
+    root: Path, config: ChunkingConfig, stored: StoredIndex, files: Sequence[FileStat]
+) -> Index:
     skipped = [Skipped(s, r) for s, r in stored.records.skipped()]
     return Index(
-        root=root, chunks=stored.chunks, scorer=stored.scorer, config=config, skipped=skipped
+        root=root, chunks=stored.chunks, scorer=stored.scorer, config=config, skipped=skipped,
+        file_stats={f.source: (f.size, f.mtime_ns) for f in files},
     )
 
 
