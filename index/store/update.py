@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from index.tokenize import tokenize_many
 log = logging.getLogger("docqa.store")
 
 # chunks per segment written by a build; a segment is the unit of memory while building
-SEGMENT_CHUNKS = 250_000
+SEGMENT_CHUNKS = 200_000
 # a merge joins this many segments of one size tier (Lucene's segments per tier)
 MERGE_FACTOR = 8
 # a segment with more than this share of its chunks deleted is rewritten
@@ -154,47 +155,60 @@ def _racy(mtime_ns: int, now: float) -> bool:
 
 
 def index_file(root: Path, path: Path, source: str, config: ChunkingConfig) -> FileResult:
-    """Load, chunk and tokenize one file. The record keeps the stat taken before the
-    bytes were read and the hash of those bytes, so an edit made while the file is being
-    indexed never passes for the indexed text: the next start sees another hash."""
-    try:
-        before = os.stat(path)
-        with open(path, "rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-    except OSError:
-        before, digest = None, ""
-    loaded = load_file(root, path, source)
-    size = before.st_size if before else 0
-    mtime = before.st_mtime_ns if before else -1
-    try:
-        after = os.stat(path)
-        if before is None or (after.st_size, after.st_mtime_ns) != (size, mtime):
-            mtime = -1  # it moved while we read it: hash it again at the next start
-    except OSError:
-        mtime = -1
-    if isinstance(loaded, Skipped):
-        return FileResult(source, size, mtime, digest, skipped=loaded.reason)
-    result = FileResult(source, size, mtime, digest)
+    """Load, chunk and tokenize one file (see ``index_files``)."""
+    return index_files([(root, path, source, config)])[0]
+
+
+def index_files(jobs: Sequence[tuple[Path, Path, str, ChunkingConfig]]) -> list[FileResult]:
+    """Load, chunk and tokenize files; their chunks are tokenized in one batch so the
+    tokenizer's word cache pays off across files.
+
+    A record keeps the stat taken before the bytes were read and the hash of those bytes,
+    so an edit made while the file is being indexed never passes for the indexed text:
+    the next start sees another hash (and a stat that moved meanwhile is not trusted)."""
     from index.store.table import _KIND_IDS
 
-    texts = []
-    for chunk in chunk_document(loaded, config):
-        text = chunk.text.encode("utf-8")
-        result.rows.append(
-            (0, chunk.start_line, chunk.end_line, chunk.start, chunk.end,
-             -1 if chunk.page is None else chunk.page, 0)
-        )
-        result.texts.append(text)
-        result.headings.append(tuple(chunk.heading_path))
-        result.blocks.extend((a, b, _KIND_IDS[kind]) for a, b, kind in chunk.blocks)
-        result.block_counts.append(len(chunk.blocks))
-        texts.append(indexed_text(chunk))
-    result.tokens = list(tokenize_many(texts))
-    return result
+    results: list[FileResult] = []
+    texts: list[str] = []
+    for root, path, source, config in jobs:
+        try:
+            before = os.stat(path)
+            with open(path, "rb") as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            before, digest = None, ""
+        loaded = load_file(root, path, source)
+        size = before.st_size if before else 0
+        mtime = before.st_mtime_ns if before else -1
+        try:
+            after = os.stat(path)
+            if before is None or (after.st_size, after.st_mtime_ns) != (size, mtime):
+                mtime = -1  # it moved while we read it: hash it again at the next start
+        except OSError:
+            mtime = -1
+        if isinstance(loaded, Skipped):
+            results.append(FileResult(source, size, mtime, digest, skipped=loaded.reason))
+            continue
+        result = FileResult(source, size, mtime, digest)
+        for chunk in chunk_document(loaded, config):
+            result.rows.append(
+                (0, chunk.start_line, chunk.end_line, chunk.start, chunk.end,
+                 -1 if chunk.page is None else chunk.page, 0)
+            )
+            result.texts.append(chunk.text.encode("utf-8"))
+            result.headings.append(tuple(chunk.heading_path))
+            result.blocks.extend((a, b, _KIND_IDS[kind]) for a, b, kind in chunk.blocks)
+            result.block_counts.append(len(chunk.blocks))
+            texts.append(indexed_text(chunk))
+        results.append(result)
+    tokens = tokenize_many(texts)
+    for result in results:
+        result.tokens = [next(tokens) for _ in result.rows]
+    return results
 
 
-def _index_job(job: tuple[Path, Path, str, ChunkingConfig]) -> FileResult:
-    return index_file(*job)
+# files per task: enough for the word cache to pay off, few enough to stream
+_BATCH = 32
 
 
 def _results(
@@ -202,19 +216,27 @@ def _results(
 ) -> Iterator[FileResult]:
     """``index_file`` of each file, in order: in a process pool when there are many."""
     jobs = [(root, f.path, f.source, config) for f in files]
+    batches = [jobs[i : i + _BATCH] for i in range(0, len(jobs), _BATCH)]
     cores = os.cpu_count() or 1
     big = len(files) >= POOL_MIN_FILES or sum(f.size for f in files) >= POOL_MIN_BYTES
-    if cores < 2 or not big or len(files) < 2:
-        for job in jobs:
-            yield _index_job(job)
+    # fork is the only start method that needs no guarded __main__ (scripts, python -c),
+    # and forking is safe only while this process runs no other thread (a live index's
+    # poller, the bot's loop): those update a few files at a time, in this process
+    if cores < 2 or not big or threading.active_count() > 1 or "fork" not in _start_methods():
+        for batch in batches:
+            yield from index_files(batch)
         return
     import multiprocessing
 
-    # forkserver: a fork of a process running threads (the live index, the bot) could
-    # inherit a held lock; the server forks from a clean, single-threaded process
-    context = multiprocessing.get_context("forkserver")
-    with context.Pool(processes=cores) as pool:
-        yield from pool.imap(_index_job, jobs, chunksize=8)
+    with multiprocessing.get_context("fork").Pool(processes=cores) as pool:
+        for results in pool.imap(index_files, batches):
+            yield from results
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
 
 
 # --- segments ---------------------------------------------------------------------------
@@ -487,12 +509,16 @@ def _update(
         writer = SegmentWriter(store if writable else None)
         placed: dict[str, tuple[int, int, int, FileResult]] = {}
         for result in track(_results(root, config, to_index)):
+            seg_no, first, n = -1, 0, 0
             if result.skipped is not None:
                 log.warning("skipped %s: %s", result.source, result.skipped)
-                placed[result.source] = (-1, 0, 0, result)
-                continue
-            seg_no, first = writer.add(result)
-            placed[result.source] = (seg_no, first, len(result.rows), result)
+            else:
+                seg_no, first = writer.add(result)
+                n = len(result.rows)
+            # keep only what the record needs: the chunks are in the writer now
+            placed[result.source] = (seg_no, first, n, FileResult(
+                result.source, result.size, result.mtime_ns, result.sha256, result.skipped
+            ))
         new_segments = writer.finish()
         if writer.error is not None:
             writable = False
