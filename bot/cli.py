@@ -6,6 +6,7 @@ command; the commands live with their adapters (``terminal``, ``evaluation``, ``
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -35,27 +36,31 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def make_parser() -> argparse.ArgumentParser:
+# each command's module, in the order ``--help`` lists them; only the invoked one is
+# imported, so ``docqa ask`` does not pay for the evaluation or Discord code
+_COMMANDS = {
+    "ask": "bot.terminal.commands",
+    "repl": "bot.terminal.commands",
+    "index": "bot.index_commands",
+    "eval": "bot.evaluation.command",
+    "discord": "bot.discord.command",
+}
+
+
+def make_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docqa",
         description="Ask questions of a folder of documents; get short, verbatim, cited answers.",
     )
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    for register in _registrars():
-        register(sub)
+    invoked = next((a for a in argv or () if not a.startswith("-")), None)
+    modules = (
+        [_COMMANDS[invoked]] if invoked in _COMMANDS else list(dict.fromkeys(_COMMANDS.values()))
+    )
+    for module in modules:
+        importlib.import_module(module).register(sub)
     return parser
-
-
-def _registrars():  # type: ignore[no-untyped-def]
-    """The commands of the adapter packages, in the order ``--help`` lists them."""
-    from bot.discord.command import register as discord_register
-    from bot.evaluation.command import register as eval_register
-    from bot.index_commands import register as index_register
-    from bot.terminal.commands import register as terminal_register
-
-    return [terminal_register, index_register, eval_register, discord_register]
 
 
 class _OneLine(logging.Formatter):
@@ -81,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a terminal whose encoding cannot show a character of a document (’ on a Latin-1
         # terminal) gets an escape for it, not a UnicodeEncodeError halfway through
         sys.stdout.reconfigure(errors="backslashreplace")
-    parser = make_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = make_parser(argv)
     args = parser.parse_args(argv)
     try:
         settings = load_settings(getattr(args, "command", None))
