@@ -32,12 +32,11 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
 
 from index.chunking import ChunkingConfig
 from index.errors import IndexStoreError
@@ -93,7 +92,8 @@ RECORD = np.dtype(
 )
 
 
-class FileRecord(BaseModel):
+@dataclass(frozen=True)
+class FileRecord:
     """One file of the documents folder as it was indexed."""
 
     source: str
@@ -181,19 +181,24 @@ class RecordsBuilder:
 # --- the generation manifest ------------------------------------------------------------
 
 
-class FileRef(BaseModel):
+@dataclass(frozen=True)
+class FileRef:
     file: str
     size: int
     footer: str
 
 
+@dataclass(frozen=True)
 class SegmentRef(FileRef):
     n_docs: int
     deletions: FileRef | None = None
     deleted: int = 0
 
 
-class Manifest(BaseModel):
+@dataclass(frozen=True)
+class Manifest:
+    """A generation: the segments in order, with their deletions, and the records."""
+
     format: int
     fingerprint: str
     root: str
@@ -201,6 +206,41 @@ class Manifest(BaseModel):
     n_chunks: int
     segments: list[SegmentRef]
     records: FileRef
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, raw: object) -> Manifest:
+        """Raises ValueError, KeyError or TypeError for anything but a manifest."""
+        if not isinstance(raw, dict):
+            raise TypeError("not an object")
+
+        def ref(d: object, kind: type[FileRef] = FileRef) -> Any:
+            if not isinstance(d, dict):
+                raise TypeError("a file reference is not an object")
+            file, size, footer = d["file"], d["size"], d["footer"]
+            if not (isinstance(file, str) and isinstance(size, int) and isinstance(footer, str)):
+                raise TypeError("a file reference has the wrong types")
+            if "/" in file or "\\" in file or file.startswith("."):
+                raise ValueError(f"{file!r} is not a file of the index folder")
+            if kind is SegmentRef:
+                deletions = None if d.get("deletions") is None else ref(d["deletions"])
+                n_docs, deleted = d["n_docs"], d.get("deleted", 0)
+                if not (isinstance(n_docs, int) and isinstance(deleted, int)):
+                    raise TypeError("a segment reference has the wrong types")
+                return SegmentRef(file, size, footer, n_docs, deletions, deleted)
+            return FileRef(file, size, footer)
+
+        return cls(
+            format=int(raw["format"]),
+            fingerprint=str(raw["fingerprint"]),
+            root=str(raw["root"]),
+            created=float(raw["created"]),
+            n_chunks=int(raw["n_chunks"]),
+            segments=[ref(d, SegmentRef) for d in raw["segments"]],
+            records=ref(raw["records"]),
+        )
 
 
 @dataclass
@@ -373,9 +413,9 @@ class IndexStore:
                 f"saved index has format {found}, this docqa writes {FORMAT_VERSION}"
             )
         try:
-            return Manifest.model_validate(raw), name
-        except ValidationError as exc:
-            raise IndexCorrupt(f"{name} is malformed ({exc.error_count()} errors)") from None
+            return Manifest.from_json(raw), name
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"{name} is malformed ({exc})") from None
 
     def load(self, fingerprint: str) -> StoredIndex:
         """The saved index, checked; raises IndexMissing, IndexOutdated or IndexCorrupt.
@@ -500,10 +540,10 @@ class IndexStore:
                 raise ValueError("every segment must be written before a commit")
             ref = seg.ref
             if seg.deletions is None:
-                ref = ref.model_copy(update={"deleted": 0, "deletions": None})
+                ref = replace(ref, deleted=0, deletions=None)
             elif ref.deletions is None or ref.deleted != seg.deleted:
                 written = self._write_file("del", _deletion_arrays(seg.deletions), "deletions")
-                ref = ref.model_copy(update={"deleted": seg.deleted, "deletions": written})
+                ref = replace(ref, deleted=seg.deleted, deletions=written)
             seg.ref = ref
             refs.append(ref)
         records_ref = self._write_file(
@@ -526,7 +566,7 @@ class IndexStore:
             segments=refs,
             records=records_ref,
         )
-        data = manifest.model_dump_json().encode("utf-8")
+        data = manifest.to_json()
         name = _unique("gen", ".json")
         tmp = self.path / (name + ".tmp")
         with open(tmp, "wb") as f:
@@ -557,8 +597,8 @@ class IndexStore:
         used = {"CURRENT", "write.lock", "read.lock", *keep}
         for name in keep:
             try:
-                manifest = Manifest.model_validate_json((self.path / name).read_bytes())
-            except (OSError, ValueError):
+                manifest = Manifest.from_json(json.loads((self.path / name).read_bytes()))
+            except (OSError, ValueError, KeyError, TypeError):
                 continue
             used.add(manifest.records.file)
             for seg in manifest.segments:
