@@ -558,3 +558,25 @@ def test_a_read_only_index_built_right_after_its_documents_loads_quietly(
         index, report = open_index(docs, data, CONFIG)
         assert (report.action, report.notices) == ("loaded", [])
         assert_same_as_fresh_build(index, docs)
+
+
+def test_the_scan_sees_the_files_the_loader_walks(tmp_path: Path) -> None:
+    # scan() is a faster copy of index.loaders.iter_files's walk: they must agree
+    root = tmp_path / "docs"
+    write(root, {
+        "b.txt": "b", "a/z.md": "z", "a/b/c.txt": "c", ".hidden.txt": "h", ".git/x.txt": "x",
+        "a/.cache/y.txt": "y", "odd name é.txt": "o",
+    })
+    outside = tmp_path / "outside"
+    write(outside, {"secret.txt": "s"})
+    (root / "link-out").symlink_to(outside, target_is_directory=True)
+    (root / "a" / "loop").symlink_to(root, target_is_directory=True)
+    (root / "alias").symlink_to(root / "a" / "b", target_is_directory=True)
+    (root / "file-link.txt").symlink_to(root / "b.txt")
+    (root / "dangling.txt").symlink_to(root / "nowhere.txt")
+    from index.loaders import iter_files
+
+    expected = [source for _, source in iter_files(root)]
+    expected = [s for s in expected if (root / s).exists()]  # the scan skips what cannot be stat'ed
+    assert [f.source for f in update.scan(root)] == expected
+    assert "alias/c.txt" in expected or "a/b/c.txt" in expected

@@ -120,7 +120,12 @@ class FileRecords:
 
     def where(self, source: str) -> int | None:
         if self._where is None:
-            self._where = {s: i for i, s in enumerate(self.sources)}
+            blob, offsets = self.sources.blob, self.sources.offsets.tolist()
+            raw = bytes(blob)
+            self._where = {
+                raw[a:b].decode("utf-8", "surrogateescape"): i
+                for i, (a, b) in enumerate(zip(offsets, offsets[1:]))
+            }
         return self._where.get(source)
 
     def reason(self, i: int) -> str | None:

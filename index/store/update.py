@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,24 +57,61 @@ POOL_MIN_BYTES = 4 * 2**20
 # --- scanning the documents folder ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FileStat:
-    path: Path
+class FileStat(NamedTuple):
+    """One file of the documents folder as a scan found it."""
+
+    where: str  # its path, as a string (a Path per file costs more than the scan)
     source: str
     size: int
     mtime_ns: int
 
+    @property
+    def path(self) -> Path:
+        return Path(self.where)
+
 
 def scan(root: Path) -> list[FileStat]:
-    """Every file under ``root`` (as the loader sees them) with its size and mtime."""
-    found = []
-    for path, source in iter_files(root):
+    """Every file under ``root`` as ``index.loaders.iter_files`` yields them (hidden names
+    passed over, links followed while they stay inside ``root``, sorted by source), with
+    its size and mtime. The same walk with ``os.scandir`` and plain strings: a folder of
+    75,000 files is scanned at every start, and pathlib costs most of that."""
+    top = os.fspath(root)
+    root_real = os.path.realpath(top)
+    found: list[tuple[str, str, int, int]] = []
+    seen: set[str] = set()
+
+    def walk(folder: str, prefix: str) -> None:
+        real = os.path.realpath(folder)
+        if real in seen or not (real == root_real or real.startswith(root_real + os.sep)):
+            return
+        seen.add(real)
         try:
-            st = os.stat(path)
+            entries = list(os.scandir(folder))
         except OSError:
-            continue  # vanished or a broken link: the loader would skip it too
-        found.append(FileStat(path, source, st.st_size, st.st_mtime_ns))
-    return found
+            return
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()  # follows links, as os.walk(followlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subdirs.append(entry)
+                continue
+            try:
+                st = entry.stat()
+            except OSError:
+                continue  # vanished or a broken link: the loader would skip it too
+            found.append((prefix + name, entry.path, st.st_size, st.st_mtime_ns))
+        for entry in subdirs:
+            walk(entry.path, prefix + entry.name + "/")
+
+    walk(top, "")
+    found.sort()
+    return [FileStat(path, source, size, mtime) for source, path, size, mtime in found]
 
 
 def _sha256(path: Path) -> str:
