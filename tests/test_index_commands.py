@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from index.loaders import SUPPORTED
+
 from bot.index_commands import register as add_index_commands
 from index.store import IndexStore
 from readonly_fs import make_read_only
@@ -33,14 +35,14 @@ def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text("Sailing boats need wind.\n", encoding="utf-8")
-    (docs / "notes.docx").write_bytes(b"PK\x03\x04 not really")
+    (docs / "notes.xyz").write_bytes(b"PK\x03\x04 not really")
     past = time.time() - 120
     for p in docs.iterdir():
         os.utime(p, (past, past))
     return str(docs), str(tmp_path / "data")
 
 
-SKIP_DOCX = "unsupported type (docqa reads .htm, .html, .markdown, .md, .pdf, .txt)"
+SKIP_XYZ = f"unsupported type (docqa reads {SUPPORTED})"
 
 
 def test_build_status_clear(folders: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,7 +61,7 @@ def test_build_status_clear(folders: tuple[str, str], capsys: pytest.CaptureFixt
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:4] == [
         "documents: 1 (1 file skipped)",
-        f"  skipped notes.docx: {SKIP_DOCX}",
+        f"  skipped notes.xyz: {SKIP_XYZ}",
         "chunks: 1 in 1 segment (0 deleted chunks kept until a merge)",
     ]
     assert lines[6:] == [

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.loaders import SUPPORTED
+
 from index.chunking import ChunkingConfig
 from index.errors import NoDocumentsError
 from index.retrieval import build_index
@@ -513,7 +515,7 @@ def test_status_lists_stale_and_skipped_files_and_clear_removes_the_index(
     assert (status.exists, status.problem, status.documents) == (True, None, 3)
     assert status.skipped == [
         ("empty.txt", "empty"),
-        ("image.png", "unsupported type (docqa reads .htm, .html, .markdown, .md, .pdf, .txt)"),
+        ("image.png", f"unsupported type (docqa reads {SUPPORTED})"),
     ]
     assert (status.changes.added, status.changes.changed, status.changes.removed) == (
         ["new.txt"],
@@ -576,7 +578,10 @@ def test_the_scan_sees_the_files_the_loader_walks(tmp_path: Path) -> None:
     (root / "dangling.txt").symlink_to(root / "nowhere.txt")
     from index.loaders import iter_files
 
+    os.mkfifo(root / "pipe.txt")
+    (root / "self-loop.txt").symlink_to(root / "self-loop.txt")
+    (root / "bad\udcff.txt").write_text("not UTF-8 in its name", encoding="utf-8")
     expected = [source for _, source in iter_files(root)]
-    expected = [s for s in expected if (root / s).exists()]  # the scan skips what cannot be stat'ed
     assert [f.source for f in update.scan(root)] == expected
+    assert {"pipe.txt", "self-loop.txt", "dangling.txt", "bad\\xff.txt"} <= set(expected)
     assert "alias/c.txt" in expected or "a/b/c.txt" in expected

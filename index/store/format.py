@@ -40,6 +40,7 @@ import numpy as np
 
 from index.chunking import ChunkingConfig
 from index.errors import IndexStoreError
+from index.loaders import LOADERS_VERSION
 from index.scoring import DELTA, K1, B, BM25Scorer, Deletions, Postings
 from index.store.container import ArrayFile, IndexCorrupt, write_arrays
 from index.store.segment import StringTable, read_segment, write_segment
@@ -69,7 +70,10 @@ class IndexOutdated(IndexStoreError):
 
 def index_fingerprint(config: ChunkingConfig) -> str:
     """Everything that changes which terms, chunks or scores the index would hold."""
-    return f"{tokenizer_fingerprint()}|{config.fingerprint()}|bm25plus:{K1}:{B}:{DELTA}"
+    return (
+        f"{tokenizer_fingerprint()}|{LOADERS_VERSION}|{config.fingerprint()}"
+        f"|bm25plus:{K1}:{B}:{DELTA}"
+    )
 
 
 def _step(name: str) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +25,7 @@ import numpy as np
 
 from index.chunking import ChunkingConfig, chunk_document, indexed_text
 from index.errors import NoDocumentsError
-from index.loaders import SUPPORTED, Skipped, iter_files, load_documents, load_file
+from index.loaders import SUPPORTED, Skipped, load_documents, load_file, printable_source
 from index.retrieval import Index
 from index.scoring import Postings, PostingsBuilder, Vocabulary
 from index.store.format import (
@@ -72,9 +73,11 @@ class FileStat(NamedTuple):
 
 def scan(root: Path) -> list[FileStat]:
     """Every file under ``root`` as ``index.loaders.iter_files`` yields them (hidden names
-    passed over, links followed while they stay inside ``root``, sorted by source), with
-    its size and mtime. The same walk with ``os.scandir`` and plain strings: a folder of
-    75,000 files is scanned at every start, and pathlib costs most of that."""
+    passed over, links followed while they stay inside ``root``, printable sources, sorted;
+    a broken link, a link loop or a pipe with its own stat, so the loader gives its
+    reason), with its size and mtime. The same walk with ``os.scandir`` and plain
+    strings: a folder of 75,000 files is scanned at every start, and pathlib costs most
+    of that (``tests/test_store.py`` checks that the two walks agree)."""
     top = os.fspath(root)
     root_real = os.path.realpath(top)
     found: list[tuple[str, str, int, int]] = []
@@ -104,8 +107,11 @@ def scan(root: Path) -> list[FileStat]:
             try:
                 st = entry.stat()
             except OSError:
-                continue  # vanished or a broken link: the loader would skip it too
-            found.append((prefix + name, entry.path, st.st_size, st.st_mtime_ns))
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue  # vanished since the walk
+            found.append((printable_source(prefix + name), entry.path, st.st_size, st.st_mtime_ns))
         for entry in subdirs:
             walk(entry.path, prefix + entry.name + "/")
 
@@ -116,10 +122,16 @@ def scan(root: Path) -> list[FileStat]:
 
 def _sha256(path: Path) -> str:
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb", opener=_nonblocking) as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return ""  # a pipe or device: never read (the loader skips it)
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         return ""
+
+
+def _nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 @dataclass
@@ -210,10 +222,9 @@ def index_files(jobs: Sequence[tuple[Path, Path, str, ChunkingConfig]]) -> list[
     for root, path, source, config in jobs:
         try:
             before = os.stat(path)
-            with open(path, "rb") as f:
-                digest = hashlib.file_digest(f, "sha256").hexdigest()
         except OSError:
-            before, digest = None, ""
+            before = None
+        digest = _sha256(path)
         loaded = load_file(root, path, source)
         size = before.st_size if before else 0
         mtime = before.st_mtime_ns if before else -1
