@@ -194,7 +194,7 @@ class Engine:
         for p in passages:
             if p.source not in changed:
                 try:
-                    st = (self.index.root / p.source).stat()
+                    st = source_path(self.index.root, p.source).stat()
                     now: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
                 except OSError:
                     now = None
