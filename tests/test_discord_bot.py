@@ -1018,3 +1018,22 @@ async def test_the_weekly_digest_is_posted_to_its_channel(make_bot: Any) -> None
         "**other questions** (1)\n"
         f"• When was Microsoft founded? <{link}>"
     )
+
+
+async def test_passage_button_flags_a_file_changed_since_indexed(tmp_path: Path) -> None:
+    # between an edit and the next poll the index still holds the old text: the button
+    # shows it, marked, instead of passing it off as the file's current lines
+    from index.store import open_index
+
+    root = tmp_path / "docs"
+    _engine(root)
+    index, _ = open_index(root, tmp_path / "data", ChunkingConfig())
+    engine = Engine(index)
+    passage = engine.ask(QUESTION).passages[0]
+    (root / "guide.md").write_text(GUIDE + "\nA new line.\n", encoding="utf-8")
+    interaction = FakeInteraction(_bare_bot(engine, tmp_path))
+    await PassageButton(passage_custom_id(1, passage)).callback(interaction)
+    [reply] = interaction.log
+    stale = passage.model_copy(update={"stale": True})
+    assert reply.kwargs["embed"].to_dict() == passage_embed(1, stale).to_dict()
+    assert reply.kwargs["embed"].title.endswith(" (changed since indexed)")
