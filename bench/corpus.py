@@ -158,3 +158,11 @@ def write_corpus(path: Path, n: int) -> Path:
 
 def read_corpus(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
+
+
+def write_folder(root: Path, files: int, per_file: int) -> None:
+    """``files`` text files of ``per_file`` paragraphs each (the same on every call)."""
+    texts = chunks(files * per_file)
+    for i in range(files):
+        body = "\n\n".join(next(texts) for _ in range(per_file))
+        (root / f"doc{i:05d}.txt").write_text(body + "\n", encoding="utf-8")

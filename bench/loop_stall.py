@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench.restart import write_folder
+from bench.corpus import write_folder
 from bot.discord.rebuilds import off_loop
 from index.chunking import ChunkingConfig
 from index.live import LiveIndex
