@@ -1,38 +1,327 @@
 """An extractive, cited answer from ranked passages, or an abstention.
 
-The answer is one to three sentences copied verbatim from the top passages, each followed
-by the ``[n]`` of its passage. We abstain when the best passage holds too little of the
-question's informative weight: each distinct query term weighs its IDF (times its turn
-weight), and a term no chunk contains weighs more than the rarest real term, so a question
-about something the documents never mention cannot be carried by one common word.
+The answer is made of **answer units** copied verbatim from the top passages: a sentence,
+a whole list item (with its trailing "(Default 100)"), a table row with its header, a code
+block, or a lead-in that ends with ":" together with the block it introduces. Each unit is
+scored by the question's informative (IDF-weighted) words it holds, the words of its
+context (its section's heading path, the sentence before it) at a lower weight, and
+whether it has the kind of answer the question asks for (``index.query.answer_kinds``:
+code for "how do I", a value for "what's the default", a name for "who", ...). The best
+unit leads; a unit that continues it ("It defaults to ...") or that holds the asked-for
+value it lacks follows it.
+
+We abstain when the answer's **confidence** is below the threshold. The confidence is
+the share of the question's informative weight that the chosen units and their context
+hold, with words close together (in the unit itself) counting fully, and lowered when
+the kind of answer asked for is missing. A question word that no document contains
+counts as a rare word against the answer, except that one such word alone does not sink
+an answer that holds every other informative word.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from index.chunking import passage_sentences
-from index.models import Answer, AnswerSentence, Passage
+from index.chunking import passage_sentences, split_sentences
+from index.models import Answer, AnswerSentence, BlockSpan, Passage
+from index.query import CODE, DEFINITION, LIST, NAME, VALUE
 from index.tokenize import tokenize
 
 ABSTAIN_TEXT = "The documents do not answer this question."
 NO_MATCH_TEXT = "The documents do not answer this question: no passage shares a word with it."
 
-# A sentence from a lower-ranked passage must be this much better to beat one from above.
-_RANK_DISCOUNT = 0.05
-# Further sentences join the best one only when they score this share of it.
-_FOLLOWER_SHARE = 0.5
-_MIN_SENTENCE_TERMS = 2
+# How much a question word found only in a unit's context (its heading path, the sentence
+# before it, the lead-in of its block) counts, against one found in the unit itself.
+CONTEXT_SHARE = 0.5
+# What holding the asked-for kind of answer adds to a unit's score (a share of the
+# question's whole informative weight), and what lacking it takes from the confidence.
+KIND_BONUS = 0.25
+KIND_MISSING_PENALTY = 0.15
+# A unit from a lower-ranked passage loses this share of its score per rank.
+RANK_DISCOUNT = 0.04
+# Units longer than this many characters lose score gradually: a long block holds many
+# words by chance.
+LONG_UNIT = 400
+# A further unit joins the best one when it scores this share of it and brings a
+# question word the answer lacks.
+FOLLOWER_SHARE = 0.85
+MAX_ANSWER_CHARS = 900
+MAX_CODE_LINES = 14
+
+# A sentence that continues the one before it rather than starting a new point.
+_CONTINUATION = re.compile(
+    r"^(?:it|its|it's|this|that|these|those|they|their|he|she|his|her|such|the default"
+    r"|defaults?|otherwise|however|but|so|thus|then|instead|for example|e\.g\.|note)\b",
+    re.IGNORECASE,
+)
+_CODE_LIKE = re.compile(
+    r"(?:^|\s)--?[a-z][\w-]*|\b\w+\.\w+\(|\b[a-z]+_[a-z_]+\b|\b\w+\(\)|[=:]\s*[\"'`\[{]"
+    r"|\$ \w|^\s*[a-z][\w-]* [a-z][\w-]*(?: [\w.-]+)* --|\b[a-z]+\.[a-z][\w.]*\b|[{}]|=>|->"
+)
+_VALUE_LIKE = re.compile(
+    r"\d|\b(?:true|false|none|null|nil|yes|no|on|off|enabled|disabled|default|defaults"
+    r"|unlimited|infinite)\b|[\"'“‘][^\"'”’]{1,40}[\"'”’]|~/|\{[\w-]+\}|/\w"
+)
+_NAME_LIKE = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+_DEFINES = re.compile(
+    r"\b(?:is|are|was|means|refers to|stands for|describes|provides|lets|allows|is used to"
+    r"|is called|known as)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    text: str
+class Unit:
+    """A piece of a passage that can stand as an answer."""
+
     passage: int  # 1-based
-    position: int
+    start: int  # offsets into the passage's text
+    end: int
+    kind: str  # sentence, list_item, table_row, code, quote, lead_in
+    block: int  # its block's position in the passage
+    text: str  # as shown: prose on one line, code with its line breaks
     terms: frozenset[str]
+    context: frozenset[str] = frozenset()
+
+    @property
+    def is_code(self) -> bool:
+        return self.kind in ("code", "lead_in")
+
+
+@dataclass
+class _Scored:
+    unit: Unit
     score: float
+    own: float  # weight of question terms in the unit itself
+    near: float  # ... in its context only
+    has_kind: bool
+    followers: list[Unit] = field(default_factory=list)
+
+
+def _display(text: str, code: bool) -> str:
+    if code:
+        lines = [line.rstrip() for line in text.strip("\n").split("\n")]
+        return "\n".join(lines)
+    return " ".join(text.split())
+
+
+def _blocks_of(passage: Passage) -> tuple[BlockSpan, ...]:
+    if passage.blocks:
+        return passage.blocks
+    # a passage without typed blocks (built by hand, or by an older index): its paragraphs
+    # are found again by the loader's rules
+    return tuple((a, b, "paragraph") for a, b in passage_sentences(passage.text))
+
+
+def passage_units(passage: Passage, n: int) -> list[Unit]:
+    """The answer units of passage ``n`` (1-based), in reading order."""
+    text = passage.text
+    heading = frozenset(tokenize(passage.heading or ""))
+    units: list[Unit] = []
+    blocks = _blocks_of(passage)
+    previous: frozenset[str] = frozenset()
+    for i, (start, end, kind) in enumerate(blocks):
+        if kind == "heading":
+            previous = frozenset()
+            continue
+        spans: list[tuple[int, int, str]]
+        if kind == "code":
+            spans = [(a, b, "code") for a, b in _code_runs(text, start, end)]
+        elif kind in ("list_item", "table_row") and end - start <= 2 * LONG_UNIT:
+            spans = [(start, end, kind)]
+        else:
+            spans = [(a, b, "sentence") for a, b in split_sentences(text, start, end)]
+        block_units = []
+        for a, b, unit_kind in spans:
+            shown = _display(text[a:b], unit_kind == "code")
+            terms = frozenset(tokenize(shown))
+            if not shown or not terms:
+                continue
+            unit = Unit(n, a, b, unit_kind, i, shown, terms, heading | previous)
+            block_units.append(unit)
+            previous = terms
+        units.extend(block_units)
+        lead = block_units[-1] if block_units else None
+        nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        if (
+            lead is not None
+            and lead.kind != "code"
+            and lead.text.endswith(":")
+            and nxt is not None
+            and nxt[2] != "heading"
+        ):
+            a, b = lead.start, nxt[1]
+            body_code = nxt[2] == "code"
+            body = _display(text[nxt[0] : nxt[1]], body_code)
+            if body and b - a <= 2 * MAX_ANSWER_CHARS:
+                shown = f"{lead.text}\n{body}" if body_code else f"{lead.text} {body}"
+                terms = lead.terms | frozenset(tokenize(body))
+                units.append(Unit(n, a, b, "lead_in", i, shown, terms, lead.context))
+    return units
+
+
+def _code_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A code block as one unit, or a long one in runs of lines split at blank lines
+    where possible."""
+    lines: list[tuple[int, int]] = []
+    cursor = start
+    while cursor <= end:
+        newline = text.find("\n", cursor, end)
+        stop = end if newline < 0 else newline
+        lines.append((cursor, stop))
+        cursor = stop + 1
+    if len(lines) <= MAX_CODE_LINES:
+        return [(start, end)]
+    runs = []
+    first = 0
+    for k in range(len(lines)):
+        blank = not text[lines[k][0] : lines[k][1]].strip()
+        if k - first + 1 >= MAX_CODE_LINES or (blank and k - first >= 3):
+            runs.append((lines[first][0], lines[k][1]))
+            first = k + 1
+    if first < len(lines):
+        runs.append((lines[first][0], lines[-1][1]))
+    return [(a, b) for a, b in runs if text[a:b].strip()]
+
+
+def has_kind(unit: Unit, kind: str) -> bool:
+    """Whether the unit holds the kind of answer ``kind`` asks for."""
+    if kind == CODE:
+        return unit.is_code or bool(_CODE_LIKE.search(unit.text))
+    if kind == VALUE:
+        return bool(_VALUE_LIKE.search(unit.text))
+    if kind == NAME:
+        return bool(_NAME_LIKE.search(unit.text))
+    if kind == DEFINITION:
+        return unit.kind == "sentence" and bool(_DEFINES.search(unit.text))
+    if kind == LIST:
+        return unit.kind in ("list_item", "table_row", "lead_in") or unit.text.count(",") >= 2
+    return False
+
+
+def _weights_held(terms: frozenset[str], weights: dict[str, float]) -> float:
+    return sum(w for t, w in weights.items() if t in terms)
+
+
+def _score(
+    unit: Unit, weights: dict[str, float], total: float, kinds: frozenset[str]
+) -> _Scored:
+    own = _weights_held(unit.terms, weights)
+    near = _weights_held(unit.context - unit.terms, weights)
+    wanted = kinds & {CODE, VALUE, NAME, DEFINITION, LIST}
+    matched_kind = any(has_kind(unit, k) for k in wanted)
+    score = (own + CONTEXT_SHARE * near) / total if total else 0.0
+    if matched_kind:
+        score += KIND_BONUS
+    score *= 1 - RANK_DISCOUNT * (unit.passage - 1)
+    if len(unit.text) > LONG_UNIT:
+        score *= LONG_UNIT / len(unit.text) * 0.3 + 0.7
+    return _Scored(unit, score, own, near, matched_kind)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen units and how sure we are of them."""
+
+    units: tuple[Unit, ...]
+    confidence: float
+
+
+def choose_units(
+    passages: Sequence[Passage],
+    weights: dict[str, float],
+    kinds: frozenset[str] = frozenset(),
+    own_terms: frozenset[str] | None = None,
+    unknown_weight: float = 0.0,
+) -> Choice | None:
+    """The units that best answer the question, in passage then reading order, and the
+    confidence of that answer; None when no unit holds a question word.
+
+    ``weights`` maps each known question term to its informative weight (IDF times its
+    turn weight); ``unknown_weight`` is the weight of question words no document holds.
+    In a follow-up, ``own_terms`` are the new question's terms: the answer must hold one.
+    """
+    total = sum(weights.values())
+    units = [u for n, p in enumerate(passages, start=1) for u in passage_units(p, n)]
+    scored = [_score(u, weights, total + unknown_weight, kinds) for u in units]
+    scored = [s for s in scored if s.own > 0]
+    if own_terms:
+        speaking = [s for s in scored if s.unit.terms & own_terms]
+        scored = speaking or scored
+    if not scored:
+        return None
+    ranked = sorted(scored, key=lambda s: (-s.score, s.unit.passage, s.unit.start))
+    best = ranked[0]
+    chosen = [best.unit]
+    covered = set(best.unit.terms)
+    by_position = {(u.passage, u.start): k for k, u in enumerate(units)}
+
+    # the unit after the best one joins when it continues it, or holds what it lacks
+    position = by_position[(best.unit.passage, best.unit.start)]
+    wanted = kinds & {CODE, VALUE, NAME, LIST}
+    for nxt in units[position + 1 : position + 3]:
+        if nxt.passage != best.unit.passage or nxt.start < best.unit.end:
+            continue
+        continues = nxt.block == best.unit.block and bool(_CONTINUATION.match(nxt.text))
+        supplies = (
+            bool(wanted)
+            and not best.has_kind
+            and any(has_kind(nxt, k) for k in wanted)
+            and nxt.block <= best.unit.block + 1
+        )
+        if continues or supplies:
+            chosen.append(nxt)
+            covered |= nxt.terms
+        break
+    for other in ranked[1:]:
+        if len(chosen) >= 3 or other.score < FOLLOWER_SHARE * best.score:
+            break
+        overlaps = any(
+            other.unit.passage == c.passage and other.unit.start < c.end and c.start < other.unit.end
+            for c in chosen
+        )
+        if not overlaps and other.unit.terms - covered and any(
+            t in weights for t in other.unit.terms - covered
+        ):
+            chosen.append(other.unit)
+            covered |= other.unit.terms
+    chosen = _within_budget(chosen)
+    chosen.sort(key=lambda u: (u.passage, u.start))
+    return Choice(tuple(chosen), _confidence(chosen, best, weights, unknown_weight, kinds))
+
+
+def _within_budget(units: list[Unit]) -> list[Unit]:
+    kept = [units[0]]
+    size = len(units[0].text)
+    for unit in units[1:]:
+        if size + len(unit.text) > MAX_ANSWER_CHARS:
+            break
+        kept.append(unit)
+        size += len(unit.text)
+    return kept
+
+
+def _confidence(
+    chosen: Sequence[Unit],
+    best: _Scored,
+    weights: dict[str, float],
+    unknown_weight: float,
+    kinds: frozenset[str],
+) -> float:
+    held_terms = frozenset().union(*(u.terms for u in chosen))
+    context = frozenset().union(*(u.context for u in chosen)) - held_terms
+    held = _weights_held(held_terms, weights)
+    near = _weights_held(context, weights)
+    total = sum(weights.values()) + unknown_weight
+    if total <= 0:
+        return 0.0
+    confidence = (held + CONTEXT_SHARE * near) / total
+    wanted = kinds & {CODE, VALUE, NAME}
+    if wanted and not any(has_kind(u, k) for u in chosen for k in wanted):
+        confidence -= KIND_MISSING_PENALTY
+    return max(0.0, min(1.0, confidence))
 
 
 def coverage(
@@ -44,97 +333,56 @@ def coverage(
     return held / total if total > 0 else 0.0
 
 
-def _term_weights(terms: Sequence[str], weights: Sequence[float]) -> dict[str, float]:
-    merged: dict[str, float] = {}
-    for term, weight in zip(terms, weights):
-        merged[term] = max(merged.get(term, 0.0), weight)
-    return merged
-
-
-def _candidates(
-    passages: Sequence[Passage], weights: dict[str, float], idf: Callable[[str], float]
-) -> list[_Candidate]:
-    found: list[_Candidate] = []
-    seen: set[tuple[str, str]] = set()
-    for n, passage in enumerate(passages, start=1):
-        for a, b in passage_sentences(passage.text):
-            # hard-wrapped lines read as one sentence; the words stay verbatim
-            text = " ".join(passage.text[a:b].split())
-            key = (passage.source, text)
-            if key in seen:  # overlapping chunks repeat sentences
-                continue
-            seen.add(key)
-            sentence_terms = tokenize(text)
-            if len(sentence_terms) < _MIN_SENTENCE_TERMS or text.lstrip().startswith("#"):
-                continue
-            hits = frozenset(t for t in sentence_terms if t in weights)
-            if not hits:
-                continue
-            score = sum(weights[t] * idf(t) for t in hits) * (1 - _RANK_DISCOUNT * (n - 1))
-            found.append(_Candidate(text, n, a, hits, score))
-    return found
-
-
-def select_sentences(
-    passages: Sequence[Passage],
-    terms: Sequence[str],
-    weights: Sequence[float],
-    idf: Callable[[str], float],
-    max_sentences: int = 3,
-) -> list[AnswerSentence]:
-    """The sentences that best answer the question, in passage then reading order."""
-    term_weights = _term_weights(terms, weights)
-    candidates = _candidates(passages, term_weights, idf)
-    # in a follow-up the answer must speak to the new question's own words, not only to
-    # the earlier turns' (which weigh less)
-    top = max(term_weights.values(), default=0.0)
-    own = {t for t, w in term_weights.items() if w == top}
-    candidates = [c for c in candidates if c.terms & own] or candidates
-    ranked = sorted(candidates, key=lambda c: (-c.score, c.passage, c.position))
-    if not ranked:
-        return []
-    chosen = [ranked[0]]
-    covered = set(ranked[0].terms)
-    for cand in ranked[1:]:
-        if len(chosen) >= max_sentences or cand.score < _FOLLOWER_SHARE * ranked[0].score:
-            break
-        # a further sentence must bring a question word the answer lacks so far
-        if cand.terms - covered:
-            chosen.append(cand)
-            covered |= cand.terms
-    chosen.sort(key=lambda c: (c.passage, c.position))
-    return [AnswerSentence(text=c.text, passage=c.passage) for c in chosen]
-
-
 def compose_answer(
     question: str,
-    terms: Sequence[str],
-    weights: Sequence[float],
+    weights: dict[str, float],
     passages: Sequence[Passage],
-    idf: Callable[[str], float],
     threshold: float,
-    max_sentences: int = 3,
+    kinds: frozenset[str] = frozenset(),
+    own_terms: frozenset[str] | None = None,
+    unknown_weight: float = 0.0,
+    followup: bool = False,
 ) -> Answer:
-    """Answer from ``passages`` (best first), or abstain and still return them."""
-    term_weights = _term_weights(terms, weights)
+    """Answer from ``passages`` (best first), or abstain and still return them.
+
+    ``weights`` are the known question terms' informative weights (see ``choose_units``).
+    """
     if not passages:
-        return Answer(question=question, text=NO_MATCH_TEXT, abstained=True)
-    best = max(coverage(p, term_weights, idf) for p in passages)
-    sentences = select_sentences(passages, terms, weights, idf, max_sentences)
-    if best < threshold or not sentences:
+        return Answer(question=question, text=NO_MATCH_TEXT, abstained=True, followup=followup)
+    choice = choose_units(passages, weights, kinds, own_terms, unknown_weight)
+    confidence = choice.confidence if choice is not None else 0.0
+    if choice is None or confidence < threshold:
         return Answer(
             question=question,
             text=ABSTAIN_TEXT,
             abstained=True,
             passages=tuple(passages),
-            coverage=best,
+            coverage=confidence,
+            followup=followup,
         )
-    text = " ".join(f"{s.text} [{s.passage}]" for s in sentences)
+    sentences = tuple(
+        AnswerSentence(text=u.text, passage=u.passage, kind="code" if u.is_code else "text")
+        for u in choice.units
+    )
     return Answer(
         question=question,
-        text=text,
+        text=answer_text(sentences),
         abstained=False,
-        sentences=tuple(sentences),
+        sentences=sentences,
         passages=tuple(passages),
-        coverage=best,
+        coverage=confidence,
+        followup=followup,
     )
+
+
+def answer_text(sentences: Sequence[AnswerSentence]) -> str:
+    """The answer as one text: prose units joined on a line, code on lines of its own,
+    each followed by the ``[n]`` of its passage."""
+    out = ""
+    for s in sentences:
+        piece = f"{s.text} [{s.passage}]"
+        if "\n" in s.text:
+            out = f"{out}\n{piece}\n" if out else f"{piece}\n"
+        else:
+            out = f"{out} {piece}" if out and not out.endswith("\n") else out + piece
+    return out.strip()

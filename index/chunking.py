@@ -1,7 +1,11 @@
-"""Split documents into sentences, and sentences into overlapping chunks.
+"""Split documents into pieces (sentences, list items, table rows, code), and pieces into
+overlapping chunks of whole blocks where they fit.
 
-A chunk is a run of whole sentences of one section: a heading always starts a new chunk,
-and a sentence is cut only when it alone is longer than the chunk size.
+A heading always starts a new chunk (and a PDF page, so that a citation names one page).
+A list item, a table row or a code block is one piece, never split unless it alone is
+longer than the chunk size (then a code block is cut at line breaks, the others at
+sentences). A lead-in that ends with ":" stays in the chunk of the block it introduces.
+Splitting is linear in the text: every scan looks at a bounded window.
 """
 
 from __future__ import annotations
@@ -36,17 +40,25 @@ class ChunkingConfig(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        return f"chunk-v2:{self.chunk_size}:{self.chunk_overlap}"
+        return f"chunk-v3:{self.chunk_size}:{self.chunk_overlap}"
 
 
 @dataclass(frozen=True)
-class Sentence:
-    """A sentence as a span ``[start, end)`` of its document's text."""
+class Piece:
+    """A span ``[start, end)`` of a document's text that a chunk never cuts: a sentence,
+    a heading, a list item, a table row or a code block (or a cut of an overlong one).
+    ``glued``: the piece is a lead-in (it ends with ":") and must share a chunk with the
+    piece after it."""
 
     start: int
     end: int
     block: int
     is_heading: bool = False
+    glued: bool = False
+
+
+# kept as the name the answer layer and older code use
+Sentence = Piece
 
 
 # Abbreviations after which a period does not end a sentence.
@@ -55,7 +67,22 @@ _ABBREVIATIONS = frozenset(
     "inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
-_WORD_BEFORE = re.compile(r"([^\W\d_][\w.]*)\.$")
+_NEXT = re.compile(r"\S")
+# how far back a period's word is looked for: the longest abbreviation or initials run
+_WORD_WINDOW = 64
+
+
+def _word_before(text: str, dot: int, floor: int) -> str:
+    """The word that ends at ``text[dot]`` (a period): letters, digits, ``_`` and inner
+    periods, starting with its first letter, as in "U.S" or "e.g"; "" when there is none.
+    Only a bounded window is scanned, so splitting stays linear in the text."""
+    i = dot
+    lo = max(floor, dot - _WORD_WINDOW)
+    while i > lo and (text[i - 1].isalnum() or text[i - 1] in "._"):
+        i -= 1
+    word = text[i:dot]
+    first = next((k for k, ch in enumerate(word) if ch.isalpha()), None)
+    return "" if first is None else word[first:]
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -66,25 +93,24 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     for match in _END.finditer(text, start, end):
         stop = match.end()
         if text[match.start()] == ".":
-            word = _WORD_BEFORE.search(text, cursor, match.start() + 1)
+            word = _word_before(text, match.start(), cursor)
             # "U.S." or "J." are initials, "e.g." and "Dr." abbreviations
-            if word and (len(word.group(1)) == 1 or word.group(1).lower() in _ABBREVIATIONS):
+            if word and (len(word) == 1 or word.lower() in _ABBREVIATIONS or "." in word):
                 continue
-            if "." in word.group(1) if word else False:
-                continue
-        nxt = text[stop:end].lstrip()[:1]
-        if nxt and nxt.islower():
+        nxt = _NEXT.search(text, stop, end)
+        if nxt and nxt.group().islower():
             continue
         spans.append((cursor, stop))
         cursor = stop
     spans.append((cursor, end))
     trimmed = []
     for a, b in spans:
-        piece = text[a:b]
-        lead = len(piece) - len(piece.lstrip())
-        tail = len(piece.rstrip())
-        if tail > lead:
-            trimmed.append((a + lead, a + tail))
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            trimmed.append((a, b))
     return trimmed
 
 
@@ -102,67 +128,109 @@ def passage_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def document_sentences(doc: Document) -> list[Sentence]:
-    sentences: list[Sentence] = []
-    for i, block in enumerate(doc.blocks):
-        if block.is_heading:
-            sentences.append(Sentence(block.start, block.end, i, is_heading=True))
+def _code_lines(text: str, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+    """A code block longer than ``size`` in runs of whole lines of at most ``size``."""
+    run_start = start
+    cursor = start
+    while cursor < end:
+        newline = text.find("\n", cursor, end)
+        line_end = end if newline < 0 else newline
+        if line_end - run_start > size and cursor > run_start:
+            yield run_start, cursor - 1
+            run_start = cursor
+        cursor = line_end + 1
+    yield run_start, end
+
+
+def document_pieces(doc: Document, size: int) -> list[Piece]:
+    """The pieces of a document in reading order (see ``Piece``)."""
+    pieces: list[Piece] = []
+    blocks = doc.blocks
+    for i, block in enumerate(blocks):
+        if block.kind == "heading":
+            pieces.append(Piece(block.start, block.end, i, is_heading=True))
             continue
-        for a, b in split_sentences(doc.text, block.start, block.end):
-            sentences.append(Sentence(a, b, i))
-    return sentences
+        if block.kind == "code":
+            spans = list(_code_lines(doc.text, block.start, block.end, size))
+        elif block.kind in ("list_item", "table_row") and block.end - block.start <= size:
+            spans = [(block.start, block.end)]
+        else:
+            spans = split_sentences(doc.text, block.start, block.end)
+        for a, b in spans:
+            pieces.extend(_cut_long(doc.text, Piece(a, b, i), size))
+        # a lead-in ("... like so:") stays with the block it introduces
+        nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        if (
+            pieces
+            and pieces[-1].block == i
+            and block.kind in ("paragraph", "list_item", "quote")
+            and doc.text[block.start : block.end].rstrip().endswith(":")
+            and nxt is not None
+            and nxt.kind != "heading"
+        ):
+            pieces[-1] = replace(pieces[-1], glued=True)
+    return pieces
 
 
-def _cut_long(text: str, sentence: Sentence, size: int) -> Iterator[Sentence]:
-    """Pieces of a sentence longer than ``size``, cut at spaces where possible."""
-    start = sentence.start
-    while sentence.end - start > size:
+def document_sentences(doc: Document) -> list[Piece]:
+    """Every piece of the document (kept for callers that split documents themselves)."""
+    return document_pieces(doc, len(doc.text) + 1)
+
+
+def _cut_long(text: str, piece: Piece, size: int) -> Iterator[Piece]:
+    """Pieces of a piece longer than ``size``, cut at spaces where possible."""
+    start = piece.start
+    while piece.end - start > size:
         cut = text.rfind(" ", start + 1, start + size + 1)
         if cut <= start:
             cut = start + size
-        yield Sentence(start, cut, sentence.block)
+        yield Piece(start, cut, piece.block)
         start = cut
-        while start < sentence.end and text[start].isspace():
+        while start < piece.end and text[start].isspace():
             start += 1
-    if start < sentence.end:
-        yield replace(sentence, start=start)
+    if start < piece.end:
+        yield replace(piece, start=start)
 
 
-def _sections(doc: Document, sentences: Iterable[Sentence]) -> Iterator[list[Sentence]]:
-    """Runs of sentences between headings (a heading opens the run it belongs to) and,
-    in a PDF, within one page, so that a citation names one page."""
-    run: list[Sentence] = []
+def _sections(doc: Document, pieces: Iterable[Piece]) -> Iterator[list[Piece]]:
+    """Runs of pieces between headings (a heading opens the run it belongs to) and, in a
+    PDF, within one page, so that a citation names one page."""
+    run: list[Piece] = []
     page: int | None = None
-    for sentence in sentences:
-        this_page = doc.locate(sentence.start)[1]
-        if run and (sentence.is_heading or this_page != page):
+    for piece in pieces:
+        this_page = doc.locate(piece.start)[1]
+        if run and (piece.is_heading or this_page != page):
             yield run
             run = []
         page = this_page
-        run.append(sentence)
+        run.append(piece)
     if run:
         yield run
+
+
+def _fits(section: list[Piece], i: int, j: int, size: int) -> bool:
+    return section[j].end - section[i].start <= size
 
 
 def chunk_document(doc: Document, config: ChunkingConfig, first_id: int = 0) -> list[Chunk]:
     """The chunks of one document, with ids counting up from ``first_id``."""
     size, overlap = config.chunk_size, config.chunk_overlap
-    pieces: list[Sentence] = []
-    for sentence in document_sentences(doc):
-        pieces.extend(_cut_long(doc.text, sentence, size))
-
     chunks: list[Chunk] = []
-    for section in _sections(doc, pieces):
+    for section in _sections(doc, document_pieces(doc, size)):
         heading_path = doc.blocks[section[0].block].heading_path
         i = 0
         while i < len(section):
             j = i + 1
-            while j < len(section) and section[j].end - section[i].start <= size:
+            while j < len(section) and _fits(section, i, j, size):
                 j += 1
+            # do not end a chunk on a lead-in when the piece it introduces can come along,
+            # or, when it cannot, end the chunk before the lead-in (if anything is left)
+            if j < len(section) and section[j - 1].glued and j - 1 > i:
+                j -= 1
             chunks.append(_make_chunk(doc, section[i:j], heading_path, first_id + len(chunks)))
             if j >= len(section):
                 break
-            # step back over whole sentences that fit in the overlap, but always advance
+            # step back over whole pieces that fit in the overlap, but always advance
             back = j
             while back - 1 > i and section[j - 1].end - section[back - 1].start <= overlap:
                 back -= 1
@@ -171,13 +239,13 @@ def chunk_document(doc: Document, config: ChunkingConfig, first_id: int = 0) -> 
 
 
 def _make_chunk(
-    doc: Document, run: list[Sentence], heading_path: tuple[str, ...], chunk_id: int
+    doc: Document, run: list[Piece], heading_path: tuple[str, ...], chunk_id: int
 ) -> Chunk:
     start, end = run[0].start, run[-1].end
     start_line, page = doc.locate(start)
     end_line, _ = doc.locate(end - 1)
     spans: list[BlockSpan] = []
-    for i in dict.fromkeys(sentence.block for sentence in run):
+    for i in dict.fromkeys(piece.block for piece in run):
         block = doc.blocks[i]
         spans.append((max(block.start, start) - start, min(block.end, end) - start, block.kind))
     return Chunk(

@@ -145,12 +145,15 @@ class Passage(BaseModel):
 
 
 class AnswerSentence(BaseModel):
-    """One verbatim sentence of the answer and the passage (1-based) it comes from."""
+    """One verbatim unit of the answer (a sentence, list item, table row, or code) and the
+    passage (1-based) it comes from. ``kind`` is ``code`` for code, which keeps its line
+    breaks and is best shown as a code block, else ``text``."""
 
     model_config = _FROZEN
 
     text: str
     passage: int
+    kind: Literal["text", "code"] = "text"
 
 
 class Answer(BaseModel):
@@ -164,8 +167,12 @@ class Answer(BaseModel):
     sentences: tuple[AnswerSentence, ...] = ()
     passages: tuple[Passage, ...] = ()
     coverage: float = Field(
-        0.0, description="share of the question's informative weight the best passage holds"
+        0.0,
+        description="confidence of the answer: the share of the question's informative "
+        "weight that the answer (and its context) holds, lowered when the kind of answer "
+        "asked for is missing; the engine abstains below its threshold",
     )
+    followup: bool = Field(False, description="the question was read as a follow-up")
 
 
 class TermContribution(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from index.loaders import (
 )
 from index.models import Answer, Chunk, Document, Passage, SourceInfo, TermContribution
 from index.scoring import BM25Scorer
-from index.tokenize import tokenize, tokenize_many
+from index.query import answer_kinds, is_followup, question_terms
+from index.tokenize import tokenize_many
 
 T = TypeVar("T")
 Track = Callable[[Iterable[T]], Iterable[T]]
@@ -43,14 +45,14 @@ class EngineConfig(BaseModel):
         0.45,
         ge=0.0,
         le=1.0,
-        description="abstain when the best passage holds less than this share of the "
-        "question's informative (IDF-weighted) words",
+        description="abstain when the answer's confidence (the share of the question's "
+        "informative words it holds) is below this",
     )
     max_question_chars: int = Field(2000, ge=10, description="longest question accepted")
     followup_weight: float = Field(
         0.5, ge=0.0, le=1.0, description="weight of earlier turns' words in a follow-up"
     )
-    max_answer_sentences: int = Field(3, ge=1, le=10, description="sentences in an answer")
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="units in an answer")
 
 
 @dataclass
@@ -100,12 +102,15 @@ def build_index(
 
 
 class Conversation:
-    """The questions asked so far in one conversation, newest last."""
+    """The questions asked so far in one conversation, newest last. A question that the
+    engine read as a new topic (``Answer.followup`` False) starts the conversation over."""
 
     def __init__(self, max_turns: int = 3) -> None:
         self.turns: deque[str] = deque(maxlen=max_turns)
 
-    def add(self, question: str) -> None:
+    def add(self, question: str, answer: Answer | None = None) -> None:
+        if answer is not None and not answer.followup:
+            self.turns.clear()
         self.turns.append(question)
 
     def clear(self) -> None:
@@ -118,10 +123,25 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Query:
-    """A question's terms and their weights (earlier turns' terms weigh less)."""
+    """A question as the engine searches it.
+
+    ``terms``/``weights``: every term to search for with its turn weight (a follow-up adds
+    the earlier turns' terms at ``followup_weight``; a corrected typo weighs a little
+    less). ``own``: the question's own known terms. ``unknown``: its words no document
+    holds (after typo correction). ``kinds``: the kinds of answer it asks for.
+    """
 
     terms: tuple[str, ...]
     weights: tuple[float, ...]
+    own: frozenset[str] = frozenset()
+    unknown: tuple[str, ...] = ()
+    kinds: frozenset[str] = frozenset()
+    followup: bool = False
+    corrections: tuple[tuple[str, str], ...] = ()
+
+
+# a corrected word is probably what was meant, but not certainly
+CORRECTED_WEIGHT = 0.9
 
 
 class Engine:
@@ -139,6 +159,9 @@ class Engine:
 
     # -- questions -------------------------------------------------------------------
 
+    def _known(self, term: str) -> bool:
+        return self.index.scorer.idf_of(term) is not None
+
     def query(self, question: str, history: Sequence[str] = ()) -> Query:
         """The weighted terms to search for; raises QuestionError for unusable input."""
         if not question or not question.strip():
@@ -149,21 +172,34 @@ class Engine:
                 f"the question is {len(question):,} characters long; the limit is {limit:,} "
                 "(DOCQA_MAX_QUESTION_CHARS): ask something shorter"
             )
-        terms = tokenize(question)
-        weights = [1.0] * len(terms)
-        seen = set(terms)
-        for earlier in reversed(history):
-            for term in tokenize(earlier):
-                if term not in seen:
-                    seen.add(term)
-                    terms.append(term)
-                    weights.append(self.config.followup_weight)
-        if not terms:
+        own = question_terms(question, self._known, self._idf)
+        # "how much was that?" has no word of its own but leans on the turn before; a line
+        # of stopwords or punctuation never repeats the last answer
+        followup = bool(history) and is_followup(question, own)
+        if not own and not followup:
             raise QuestionError(
                 "the question has no searchable words (only stopwords or punctuation): "
                 "ask with the words the documents would use"
             )
-        return Query(tuple(terms), tuple(weights))
+        terms = [t.term for t in own if t.known]
+        weights = [CORRECTED_WEIGHT if t.corrected else 1.0 for t in own if t.known]
+        if followup:
+            seen = set(terms)
+            for earlier in reversed(history):
+                for term in question_terms(earlier, self._known, self._idf):
+                    if term.known and term.term not in seen:
+                        seen.add(term.term)
+                        terms.append(term.term)
+                        weights.append(self.config.followup_weight)
+        return Query(
+            terms=tuple(terms),
+            weights=tuple(weights),
+            own=frozenset(t.term for t in own if t.known),
+            unknown=tuple(t.word for t in own if not t.known),
+            kinds=answer_kinds(question),
+            followup=followup,
+            corrections=tuple((t.word, t.term) for t in own if t.corrected),
+        )
 
     def retrieve(
         self, question: str, k: int | None = None, history: Sequence[str] = ()
@@ -209,19 +245,29 @@ class Engine:
         """Retrieve, then answer verbatim from the passages or abstain."""
         query = self.query(question, history)
         passages = self._retrieve(query, k)
+        weights: dict[str, float] = {}
+        for term, weight in zip(query.terms, query.weights):
+            weights[term] = max(weights.get(term, 0.0), weight * self._idf(term))
         return compose_answer(
             question,
-            query.terms,
-            query.weights,
+            weights,
             passages,
-            idf=self._idf,
             threshold=self.config.abstain_threshold,
-            max_sentences=self.config.max_answer_sentences,
+            kinds=query.kinds,
+            own_terms=query.own if query.followup else None,
+            unknown_weight=len(query.unknown) * self._unknown_idf(),
+            followup=query.followup,
         )
 
     def _idf(self, term: str) -> float:
         idf = self.index.scorer.idf_of(term)
         return self.index.scorer.unseen_idf() if idf is None else idf
+
+    def _unknown_idf(self) -> float:
+        """What a question word no document holds weighs: as much as the rarest real word
+        (a chunk-count-1 term), so that it counts against an answer without drowning it."""
+        n = self.index.scorer.n_docs
+        return math.log((n + 1) / 1)
 
     def explain(
         self, question: str, chunk_id: int, history: Sequence[str] = ()

@@ -3,6 +3,9 @@
 Lowercase, Unicode-aware words, the typographic apostrophe read as ``'``, English
 stopwords dropped, Snowball (Porter2) stems from PyStemmer. Numbers survive as terms:
 ``97.4`` stays ``97.4`` and ``20,000`` becomes ``20000`` so that "20000" finds it.
+An identifier (``resp.is_ok``, ``max_pool_size``, ``socket.sleep``) gives its whole
+lowercased self and each of its parts, so the exact name and its words both find it.
+URLs are not words: ``https://...`` and ``www....`` are left out.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 import Stemmer
 
@@ -32,12 +36,30 @@ weren't won won't wouldn wouldn't
 # Words of question phrasing that NLTK keeps but that say nothing about the topic; left in,
 # "how much was it?" would look like a question about the word "much".
 _QUESTION_WORDS = "much many would could might may also tell please"
+# Contractions as people type them, with and without the apostrophe ("whats", "doesnt"):
+# NLTK lists a few; the rest would become terms no document holds ("what" is a stopword,
+# so "whats" would be searched for as an unknown word).
+_CONTRACTIONS = """
+what's whats where's wheres how's hows who's whos when's whens why's whys there's theres
+here's heres that's thats it's let's lets i'm im i've ive i'd i'll we're we've we'd we'll
+they're theyre they've they'd they'll you're youre you've youve you'd you'll he's she'd
+he'd she'll he'll can't cant cannot won't wont don't dont doesn't doesnt didn't didnt
+isn't isnt aren't arent wasn't wasnt weren't werent hasn't hasnt haven't havent hadn't hadnt
+shouldn't shouldnt wouldn't wouldnt couldn't couldnt mustn't mustnt needn't neednt ain't
+gonna wanna gotta
+"""
 
-STOPWORDS: frozenset[str] = frozenset((_NLTK_STOPWORDS + _QUESTION_WORDS).split())
+STOPWORDS: frozenset[str] = frozenset((_NLTK_STOPWORDS + _QUESTION_WORDS + _CONTRACTIONS).split())
 
-# A number (with thousands separators or decimals) or a word, apostrophes and inner dots
-# kept ("don't", "u.s"); hyphens and other punctuation split words.
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+(?:['.][^\W_]+)*")
+# A number (with thousands separators or decimals) or a word, apostrophes, inner dots and
+# underscores kept ("don't", "u.s", "max_size", "socket.sleep"); hyphens and other
+# punctuation split words. An URL is matched first so that it can be left out whole.
+_TOKEN = re.compile(
+    r"(?:https?|ftp)://[^\s<>\"'`)\]]+|www\.[^\s<>\"'`)\]]+"
+    r"|\d+(?:[.,]\d+)*|[^\W_]+(?:['._]+[^\W_]+)*"
+)
+_PARTS = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_URL = re.compile(r"(?:https?|ftp)://|www\.")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -59,42 +81,70 @@ def _normalize(word: str) -> str:
     return word
 
 
+def _stem(word: str) -> str:
+    """The term of one normalized word without inner punctuation ("" for a stopword)."""
+    return "" if word in STOPWORDS else _stemmer.stemWord(word)
+
+
+def _is_compound(word: str) -> bool:
+    return ("." in word or "_" in word) and not word[:1].isdigit()
+
+
+def word_terms(raw: str) -> tuple[str, ...]:
+    """The terms of one matched word: its stem, or for an identifier its whole lowercased
+    self and then its parts' stems (parts of one letter left out); none for a stopword
+    or an URL."""
+    if _URL.match(raw):
+        return ()
+    word = _normalize(raw)
+    if not _is_compound(word):
+        term = _stem(word)
+        return (term,) if term else ()
+    parts = [_stem(p) for p in _PARTS.findall(word) if len(p) > 1]
+    return (word, *(p for p in parts if p))
+
+
 def token_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """Yield ``(start, end, term)`` for every indexed term of ``text``, in order."""
+    """Yield ``(start, end, term)`` for every indexed term of ``text``, in order (an
+    identifier's parts share its span)."""
     translated = text.translate(_APOSTROPHES)  # same length: offsets stay valid
-    kept: list[tuple[int, int, str]] = []
     for match in _TOKEN.finditer(translated):
-        word = _normalize(match.group())
-        if word not in STOPWORDS:
-            kept.append((match.start(), match.end(), word))
-    stems = _stemmer.stemWords([word for _, _, word in kept])
-    for (start, end, _), stem in zip(kept, stems):
-        yield start, end, stem
+        for term in word_terms(match.group()):
+            yield match.start(), match.end(), term
+
+
+def query_words(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each searchable word of a question as ``(normalized word, its terms)``, so the
+    engine can try to correct a word whose terms no document holds."""
+    found = []
+    for match in _TOKEN.finditer(text.translate(_APOSTROPHES)):
+        terms = word_terms(match.group())
+        if terms:
+            found.append((_normalize(match.group()), terms))
+    return found
 
 
 def tokenize(text: str) -> list[str]:
     """The terms of ``text`` as the index sees them."""
-    words = [_normalize(w) for w in _TOKEN.findall(text.translate(_APOSTROPHES))]
-    return _stemmer.stemWords([w for w in words if w not in STOPWORDS])
+    return [term for _, _, term in token_spans(text)]
 
 
 def fingerprint() -> str:
     """Changes whenever the tokenizer would give other terms (saved indexes check it)."""
-    return f"tokenize-v2:pystemmer-english:stop{len(STOPWORDS)}"
+    return f"tokenize-v3:pystemmer-english:stop{len(STOPWORDS)}:ident-url"
 
 
-class _TermCache(dict[str, str]):
-    """Raw word → its term ("" for a stopword), filled on first sight.
+class _TermCache(dict[str, tuple[str, ...]]):
+    """Raw word → its terms (none for a stopword), filled on first sight.
 
     Words repeat a lot across chunks, so a corpus pays for lowercasing, the stopword
     check and stemming once per distinct word instead of once per occurrence.
     """
 
-    def __missing__(self, word: str) -> str:
-        normalized = _normalize(word)
-        term = "" if normalized in STOPWORDS else _stemmer.stemWord(normalized)
-        self[word] = term
-        return term
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        terms = word_terms(word)
+        self[word] = terms
+        return terms
 
 
 # Past this many distinct words (numbers and typos keep adding some) the cache starts over
@@ -112,5 +162,4 @@ def tokenize_many(texts: Iterable[str]) -> Iterator[list[str]]:
         if not text.isascii():
             text = text.translate(_APOSTROPHES)
         words = _TOKEN.findall(text)
-        # filter(None, ...) drops the stopwords' empty terms; all of it runs in C
-        yield list(filter(None, map(cache.__getitem__, words)))
+        yield list(chain.from_iterable(map(cache.__getitem__, words)))

@@ -10,12 +10,12 @@ import pytest
 from conftest import SEEDS
 
 from bot.cli import main
-from bot.evaluation.beir import load_beir, rank_documents
+from bot.evaluation.beir import DocumentRanker, load_beir
 from bot.evaluation.calibration import SweepRow, choose_threshold, thresholds
 from bot.evaluation.questions import EvalQuestion
 from bot.evaluation.report import Change, compare_results, format_failures, markdown_report
 from bot.evaluation.runs import Metric, QuestionResult, grade, run_questions, summarize
-from index.chunking import ChunkingConfig
+from index.chunking import ChunkingConfig, indexed_text
 from index.models import Answer, Passage
 from index.retrieval import Engine, EngineConfig, build_index
 
@@ -428,17 +428,43 @@ def test_beir_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "line 2: score 'very' is not a whole number" in capsys.readouterr().err
 
 
-def test_rank_documents_fetches_chunks_until_enough_documents() -> None:
-    # 30 chunks of one document outrank two others: a batch of 2 * depth chunks is not
-    # enough, the next batch finds them
-    from index.loaders import text_document
+def test_documents_rank_by_an_even_mix_of_best_chunk_and_whole_document() -> None:
+    from rank_bm25 import BM25Plus
 
-    # 32-character sentences: two do not fit in a 50-character chunk
-    docs = [text_document("big", " ".join("Comets, comets and comets again." for _ in range(30)))]
-    docs += [text_document("x", "A comet."), text_document("y", "Comets, once.")]
+    from index.loaders import text_document
+    from index.tokenize import tokenize
+
+    # "big" has one good chunk among many others; "spread" has its matches over chunks
+    docs = [
+        text_document("big", "Comets and tails. " + " ".join(["Filler words here."] * 12)),
+        text_document("spread", "Comets orbit. Tails grow. Comets again. Tails again."),
+        text_document("x", "A comet."),
+        text_document("none", "Nothing at all."),
+    ]
     engine = Engine(build_index(Path("."), ChunkingConfig(chunk_size=50, chunk_overlap=0), docs))
-    assert len(engine.index.chunks) == 32
-    assert rank_documents(engine, "comets", depth=3) == ["big", "x", "y"]
+    ranker = DocumentRanker(engine, docs)
+    question = "comets tails"
+    terms = tokenize(question)
+
+    # the oracle: rank-bm25's scores above BM25+'s floor, best chunk per document and
+    # whole documents, each divided by its maximum, mixed half and half
+    chunks = list(engine.index.chunks)
+    chunk_model = BM25Plus([tokenize(indexed_text(c)) for c in chunks])
+    floor = sum(chunk_model.idf.get(t, 0) * chunk_model.delta for t in terms)
+    best = {d.source: 0.0 for d in docs}
+    for chunk, score in zip(chunks, chunk_model.get_scores(terms)):
+        best[chunk.source] = max(best[chunk.source], score - floor)
+    doc_model = BM25Plus([tokenize(d.text) for d in docs])
+    doc_floor = sum(doc_model.idf.get(t, 0) * doc_model.delta for t in terms)
+    whole = {d.source: s - doc_floor for d, s in zip(docs, doc_model.get_scores(terms))}
+    mix = {
+        s: 0.5 * best[s] / max(best.values()) + 0.5 * max(whole[s], 0) / max(whole.values())
+        for s in best
+    }
+    expected = sorted((s for s in mix if mix[s] > 1e-12), key=lambda s: -mix[s])
+    assert ranker.rank(question) == expected
+    assert expected[:1] == ["spread"] and "none" not in expected
+    assert ranker.rank(question, depth=2) == expected[:2]
 
 
 # --- data and exit codes ---------------------------------------------------------------

@@ -4,8 +4,10 @@ A BEIR folder holds ``corpus.jsonl`` (``{"_id", "title", "text"}`` a line),
 ``queries.jsonl`` (``{"_id", "text"}``) and ``qrels.tsv`` or ``qrels/test.tsv``
 (``query-id  corpus-id  score``, a header line first). Each corpus record becomes one
 Markdown document whose title is its ``#`` heading, so that every chunk of it is indexed
-with the title (see ``index.chunking.indexed_text``); documents are chunked like any file,
-and a document ranks by its best chunk.
+with the title (see ``index.chunking.indexed_text``); documents are chunked like any file.
+A document ranks by an even mix of its best chunk's score and its own BM25 score over its
+whole text, each divided by its maximum over the documents (``DocumentRanker``): the best
+chunk alone misses documents whose matches are spread over several chunks.
 """
 
 from __future__ import annotations
@@ -17,15 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from bot.evaluation.metrics import average_precision_at_k, mean, mrr_at_k, ndcg_at_k, recall_at_k
 from index.errors import QuestionError
 from index.loaders import text_document
 from index.models import Document
 from index.retrieval import Engine
+from index.scoring import BM25Scorer
+from index.tokenize import tokenize_many
 
 T = TypeVar("T")
 
 DEPTH = 100  # documents ranked per query: enough for recall@100 and map@100
+# the share of the best chunk in a document's score; the rest is the whole document's
+CHUNK_SHARE = 0.5
 METRICS = ("ndcg@10", "recall@100", "mrr@10", "map@100")
 
 
@@ -129,24 +137,55 @@ def beir_documents(dataset: BeirDataset) -> list[Document]:
     ]
 
 
-def rank_documents(engine: Engine, question: str, depth: int = DEPTH) -> list[str]:
-    """Document ids, best first, each ranked by its best chunk; up to ``depth`` of them.
+class DocumentRanker:
+    """Ranks whole documents for a question.
 
-    Chunks are fetched in growing batches until ``depth`` distinct documents are found (or
-    no chunk is left), so a document with many good chunks cannot crowd the others out.
-    This asks the scorer for chunk ids rather than ``engine.retrieve`` for passages: a
-    ranking needs no passage text or matched terms, and building hundreds of them per
-    query would be most of the time measured.
+    A document's score is ``CHUNK_SHARE`` of its best chunk's BM25 score plus the rest of
+    its own BM25 score as one text (the index's chunks, and a second BM25 index over whole
+    documents), each divided by its maximum over the documents. Scores are taken above
+    BM25+'s floor (the part every document gets), so a document that matches nothing
+    scores 0 and is not ranked.
     """
-    query = engine.query(question)
-    chunks = engine.index.chunks
-    k = depth * 2
-    while True:
-        hits = engine.index.scorer.top_k(query.terms, k, query.weights)
-        ranked = list(dict.fromkeys(chunks[chunk_id].source for chunk_id, _ in hits))
-        if len(ranked) >= depth or len(hits) < k:
-            return ranked[:depth]
-        k *= 4
+
+    def __init__(self, engine: Engine, documents: list[Document]) -> None:
+        self.engine = engine
+        self.sources = [doc.source for doc in documents]
+        position = {source: i for i, source in enumerate(self.sources)}
+        self.doc_of_chunk = np.fromiter(
+            (position[chunk.source] for chunk in engine.index.chunks),
+            dtype=np.int64,
+            count=len(engine.index.chunks),
+        )
+        self.documents = BM25Scorer.build(tokenize_many(doc.text for doc in documents))
+
+    @staticmethod
+    def _above_floor(
+        scorer: BM25Scorer, terms: tuple[str, ...], weights: tuple[float, ...]
+    ) -> np.ndarray:
+        scores = scorer.get_scores(terms, weights)
+        floor = sum(
+            w * idf * scorer.delta
+            for t, w in zip(terms, weights)
+            if (idf := scorer.idf_of(t)) is not None
+        )
+        return np.maximum(scores - floor, 0.0)
+
+    def rank(self, question: str, depth: int = DEPTH) -> list[str]:
+        """Document ids, best first, up to ``depth`` of them."""
+        query = self.engine.query(question)
+        chunk_scores = self._above_floor(self.engine.index.scorer, query.terms, query.weights)
+        best = np.zeros(len(self.sources))
+        np.maximum.at(best, self.doc_of_chunk, chunk_scores)
+        whole = self._above_floor(self.documents, query.terms, query.weights)
+        mix = np.zeros(len(self.sources))
+        if best.max() > 0:
+            mix += CHUNK_SHARE * best / best.max()
+        if whole.max() > 0:
+            mix += (1 - CHUNK_SHARE) * whole / whole.max()
+        candidates = np.flatnonzero(mix > 0)
+        # ties go to the document that comes first in the corpus
+        order = np.lexsort((candidates, -mix[candidates]))[:depth]
+        return [self.sources[i] for i in candidates[order]]
 
 
 @dataclass
@@ -159,7 +198,7 @@ class QueryScore:
 
 
 def run_beir(
-    engine: Engine,
+    ranker: DocumentRanker,
     dataset: BeirDataset,
     track: Callable[[Iterable[tuple[str, str]]], Iterable[tuple[str, str]]] = lambda x: x,
 ) -> list[QueryScore]:
@@ -170,7 +209,7 @@ def run_beir(
     for qid, text in track(dataset.judged_queries()):
         start = time.perf_counter()
         try:
-            ranked = rank_documents(engine, text)
+            ranked = ranker.rank(text)
         except QuestionError:
             ranked = []
         elapsed = (time.perf_counter() - start) * 1000

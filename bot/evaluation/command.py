@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.evaluation.beir import METRICS as BEIR_METRICS
-from bot.evaluation.beir import DatasetError, beir_documents, beir_metrics, load_beir, run_beir
+from bot.evaluation.beir import (
+    DatasetError,
+    DocumentRanker,
+    beir_documents,
+    beir_metrics,
+    load_beir,
+    run_beir,
+)
 from bot.evaluation.calibration import choose_threshold, cross_check, sweep, sweep_row, thresholds
 from bot.evaluation.questions import EvalQuestion, QuestionSetError, load_questions
 from bot.evaluation.report import (
@@ -309,7 +316,8 @@ def _cmd_beir(args: argparse.Namespace, settings: Settings) -> int:
     dataset = load_beir(args.beir)
     documents = beir_documents(dataset)
     engine, build_s = _build(settings.model_copy(update={"docs_dir": args.beir}), documents)
-    results = run_beir(engine, dataset, track=_track("queries", "q"))
+    ranker = DocumentRanker(engine, documents)
+    results = run_beir(ranker, dataset, track=_track("queries", "q"))
     values = beir_metrics(results)
     times = timing(build_s, [r.latency_ms for r in results])
     metrics = [Metric(name, values[name], f"over {len(results)}") for name in BEIR_METRICS]
