@@ -20,6 +20,7 @@ an answer that holds every other informative word.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,15 +33,11 @@ from index.tokenize import tokenize
 ABSTAIN_TEXT = "The documents do not answer this question."
 NO_MATCH_TEXT = "The documents do not answer this question: no passage shares a word with it."
 
-# How much a question word found only in a unit's context (its heading path, the sentence
-# before it, the lead-in of its block) counts, against one found in the unit itself.
+# How much a question word found only in a unit's context (its heading path, the units
+# around it) counts for the confidence, against one found in the unit itself.
 CONTEXT_SHARE = 0.5
-# What holding the asked-for kind of answer adds to a unit's score (a share of the
-# question's whole informative weight), and what lacking it takes from the confidence.
-KIND_BONUS = 0.25
+# What lacking the asked-for kind of answer takes from the confidence.
 KIND_MISSING_PENALTY = 0.15
-# A unit from a lower-ranked passage loses this share of its score per rank.
-RANK_DISCOUNT = 0.04
 # Units longer than this many characters lose score gradually: a long block holds many
 # words by chance.
 LONG_UNIT = 400
@@ -205,20 +202,94 @@ def _weights_held(terms: frozenset[str], weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in terms)
 
 
-def _score(
-    unit: Unit, weights: dict[str, float], total: float, kinds: frozenset[str]
-) -> _Scored:
+# The features of a unit, and what each adds to its score. The weights were first set by
+# hand, then fitted on the devdocs question sets (see the README, "How an answer is made").
+FEATURES: dict[str, float] = {
+    "own": 1.0,  # share of the question's weight in the unit itself
+    "heading": 0.5,  # ... only in its section's heading path
+    "before": 0.5,  # ... only in the unit before it
+    "after": 0.15,  # ... only in the unit after it
+    "kind_match": 0.25,  # holds the kind of answer asked for
+    "kind_missing": -0.1,  # a kind was asked for and the unit has none
+    "code_for_code": 0.15,  # a code block for a "how do I" question
+    "novelty": 0.1,  # share of its own words that are not the question's
+    "rank": -0.04,  # passage rank - 1
+    "passage_score": 0.1,  # passage score / best passage score
+    "long": -0.1,  # log2 of length / LONG_UNIT when longer
+    "list_item": 0.0,
+    "table_row": 0.0,
+    "code": 0.0,
+    "lead_in": 0.0,
+}
+
+
+def unit_features(
+    unit: Unit,
+    before: frozenset[str],
+    after: frozenset[str],
+    weights: dict[str, float],
+    total: float,
+    kinds: frozenset[str],
+    passage_score: float,
+) -> dict[str, float]:
+    """The features of one unit for one question (see ``FEATURES``)."""
+    if total <= 0:
+        total = 1.0
     own = _weights_held(unit.terms, weights)
-    near = _weights_held(unit.context - unit.terms, weights)
+    heading = _weights_held(unit.context - unit.terms, weights)
+    seen = unit.terms | unit.context
+    near_before = _weights_held(before - seen, weights)
+    near_after = _weights_held(after - seen - before, weights)
     wanted = kinds & {CODE, VALUE, NAME, DEFINITION, LIST}
-    matched_kind = any(has_kind(unit, k) for k in wanted)
-    score = (own + CONTEXT_SHARE * near) / total if total else 0.0
-    if matched_kind:
-        score += KIND_BONUS
-    score *= 1 - RANK_DISCOUNT * (unit.passage - 1)
-    if len(unit.text) > LONG_UNIT:
-        score *= LONG_UNIT / len(unit.text) * 0.3 + 0.7
-    return _Scored(unit, score, own, near, matched_kind)
+    matched = any(has_kind(unit, k) for k in wanted)
+    novelty = len(unit.terms - weights.keys()) / len(unit.terms) if unit.terms else 0.0
+    return {
+        "own": own / total,
+        "heading": heading / total,
+        "before": near_before / total,
+        "after": near_after / total,
+        "kind_match": float(matched),
+        "kind_missing": float(bool(wanted) and not matched),
+        "code_for_code": float(CODE in kinds and unit.is_code),
+        "novelty": novelty,
+        "rank": float(unit.passage - 1),
+        "passage_score": passage_score,
+        "long": max(0.0, math.log2(len(unit.text) / LONG_UNIT)),
+        "list_item": float(unit.kind == "list_item"),
+        "table_row": float(unit.kind == "table_row"),
+        "code": float(unit.kind == "code"),
+        "lead_in": float(unit.kind == "lead_in"),
+    }
+
+
+def _score(features: dict[str, float]) -> float:
+    return sum(FEATURES[name] * value for name, value in features.items())
+
+
+def scored_units(
+    passages: Sequence[Passage],
+    weights: dict[str, float],
+    total: float,
+    kinds: frozenset[str],
+) -> list[tuple[Unit, dict[str, float]]]:
+    """Every unit of the passages with its features, in passage then reading order."""
+    top = max((p.score for p in passages), default=0.0) or 1.0
+    found = []
+    for n, passage in enumerate(passages, start=1):
+        units = passage_units(passage, n)
+        plain = [u for u in units if u.kind != "lead_in"]
+        neighbours: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        for k, unit in enumerate(plain):
+            before = plain[k - 1].terms if k else frozenset()
+            after = plain[k + 1].terms if k + 1 < len(plain) else frozenset()
+            neighbours[unit.start] = (before, after)
+        for unit in units:
+            before, after = neighbours.get(unit.start, (frozenset(), frozenset()))
+            features = unit_features(
+                unit, before, after, weights, total, kinds, passage.score / top
+            )
+            found.append((unit, features))
+    return found
 
 
 @dataclass(frozen=True)
@@ -243,10 +314,13 @@ def choose_units(
     turn weight); ``unknown_weight`` is the weight of question words no document holds.
     In a follow-up, ``own_terms`` are the new question's terms: the answer must hold one.
     """
-    total = sum(weights.values())
-    units = [u for n, p in enumerate(passages, start=1) for u in passage_units(p, n)]
-    scored = [_score(u, weights, total + unknown_weight, kinds) for u in units]
-    scored = [s for s in scored if s.own > 0]
+    total = sum(weights.values()) + unknown_weight
+    units = scored_units(passages, weights, total, kinds)
+    scored = [
+        _Scored(u, _score(f), f["own"] * total, f["heading"] * total, f["kind_match"] > 0)
+        for u, f in units
+        if f["own"] > 0
+    ]
     if own_terms:
         speaking = [s for s in scored if s.unit.terms & own_terms]
         scored = speaking or scored
@@ -256,12 +330,14 @@ def choose_units(
     best = ranked[0]
     chosen = [best.unit]
     covered = set(best.unit.terms)
-    by_position = {(u.passage, u.start): k for k, u in enumerate(units)}
+    plain = [u for u, _ in units if u.kind != "lead_in"]
+    by_position = {(u.passage, u.start): k for k, u in enumerate(plain)}
 
     # the unit after the best one joins when it continues it, or holds what it lacks
-    position = by_position[(best.unit.passage, best.unit.start)]
+    position = by_position.get((best.unit.passage, best.unit.start))
     wanted = kinds & {CODE, VALUE, NAME, LIST}
-    for nxt in units[position + 1 : position + 3]:
+    following = plain[position + 1 : position + 2] if position is not None else []
+    for nxt in following:
         if nxt.passage != best.unit.passage or nxt.start < best.unit.end:
             continue
         continues = nxt.block == best.unit.block and bool(_CONTINUATION.match(nxt.text))
@@ -274,7 +350,6 @@ def choose_units(
         if continues or supplies:
             chosen.append(nxt)
             covered |= nxt.terms
-        break
     for other in ranked[1:]:
         if len(chosen) >= 3 or other.score < FOLLOWER_SHARE * best.score:
             break

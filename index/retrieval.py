@@ -138,10 +138,12 @@ class Query:
     kinds: frozenset[str] = frozenset()
     followup: bool = False
     corrections: tuple[tuple[str, str], ...] = ()
+    unknown_weight: float = 0.0  # how many unknown words, in rare-word units
 
 
 # a corrected word is probably what was meant, but not certainly
 CORRECTED_WEIGHT = 0.9
+PARTLY_KNOWN = 0.5
 
 
 class Engine:
@@ -196,6 +198,13 @@ class Engine:
             weights=tuple(weights),
             own=frozenset(t.term for t in own if t.known),
             unknown=tuple(t.word for t in own if not t.known),
+            unknown_weight=sum(
+                # an identifier typed another way ("resp.ok" for "response.ok") still has
+                # its known parts: its unknown whole counts half
+                PARTLY_KNOWN if any(o.known and o.word == t.word for o in own) else 1.0
+                for t in own
+                if not t.known
+            ),
             kinds=answer_kinds(question),
             followup=followup,
             corrections=tuple((t.word, t.term) for t in own if t.corrected),
@@ -255,7 +264,7 @@ class Engine:
             threshold=self.config.abstain_threshold,
             kinds=query.kinds,
             own_terms=query.own if query.followup else None,
-            unknown_weight=len(query.unknown) * self._unknown_idf(),
+            unknown_weight=query.unknown_weight * self._unknown_idf(),
             followup=query.followup,
         )
 

@@ -3,8 +3,9 @@
 Lowercase, Unicode-aware words, the typographic apostrophe read as ``'``, English
 stopwords dropped, Snowball (Porter2) stems from PyStemmer. Numbers survive as terms:
 ``97.4`` stays ``97.4`` and ``20,000`` becomes ``20000`` so that "20000" finds it.
-An identifier (``resp.is_ok``, ``max_pool_size``, ``socket.sleep``) gives its whole
-lowercased self and each of its parts, so the exact name and its words both find it.
+An identifier or compound (``resp.is_ok``, ``max_pool_size``, ``socket.sleep``,
+``--no-root``, ``pre-allocated``) gives its whole lowercased self and each of its parts,
+so the exact name and its words both find it.
 URLs are not words: ``https://...`` and ``www....`` are left out.
 """
 
@@ -51,12 +52,13 @@ gonna wanna gotta
 
 STOPWORDS: frozenset[str] = frozenset((_NLTK_STOPWORDS + _QUESTION_WORDS + _CONTRACTIONS).split())
 
-# A number (with thousands separators or decimals) or a word, apostrophes, inner dots and
-# underscores kept ("don't", "u.s", "max_size", "socket.sleep"); hyphens and other
-# punctuation split words. An URL is matched first so that it can be left out whole.
+# A number (with thousands separators or decimals) or a word, apostrophes, inner dots,
+# underscores and hyphens kept ("don't", "u.s", "max_size", "socket.sleep", "no-root",
+# "installer.max-workers"); other punctuation splits words. An URL is matched first so
+# that it can be left out whole.
 _TOKEN = re.compile(
     r"(?:https?|ftp)://[^\s<>\"'`)\]]+|www\.[^\s<>\"'`)\]]+"
-    r"|\d+(?:[.,]\d+)*|[^\W_]+(?:['._]+[^\W_]+)*"
+    r"|\d+(?:[.,]\d+)*|[^\W_]+(?:['._-]+[^\W_]+)*"
 )
 _PARTS = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _URL = re.compile(r"(?:https?|ftp)://|www\.")
@@ -87,7 +89,7 @@ def _stem(word: str) -> str:
 
 
 def _is_compound(word: str) -> bool:
-    return ("." in word or "_" in word) and not word[:1].isdigit()
+    return ("." in word or "_" in word or "-" in word) and not word[:1].isdigit()
 
 
 def word_terms(raw: str) -> tuple[str, ...]:
@@ -131,7 +133,7 @@ def tokenize(text: str) -> list[str]:
 
 def fingerprint() -> str:
     """Changes whenever the tokenizer would give other terms (saved indexes check it)."""
-    return f"tokenize-v3:pystemmer-english:stop{len(STOPWORDS)}:ident-url"
+    return f"tokenize-v3:pystemmer-english:stop{len(STOPWORDS)}:ident-hyphen-url"
 
 
 class _TermCache(dict[str, tuple[str, ...]]):

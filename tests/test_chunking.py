@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from index.chunking import ChunkingConfig, chunk_document, chunk_documents, split_sentences
 from index.loaders import load_documents, load_file
-from index.models import Chunk, Document
+from index.models import Block, Chunk, Document
 
 
 def _sentences(text: str) -> list[str]:
@@ -109,3 +109,78 @@ def _text_document(root: Path, text: str) -> Document:
     doc = load_file(root, root / "t.txt", "t.txt")
     assert isinstance(doc, Document)
     return doc
+
+
+def _typed(text: str, blocks: list[tuple[str, str]]) -> Document:
+    """A document whose display text is ``text`` and whose blocks are the given
+    ``(kind, exact text)`` pairs, found in order."""
+    spans = []
+    cursor = 0
+    for kind, piece in blocks:
+        start = text.index(piece, cursor)
+        spans.append(Block(start=start, end=start + len(piece), kind=kind))
+        cursor = start + len(piece)
+    return Document(source="t.md", kind="markdown", text=text, blocks=tuple(spans),
+                    anchors=((0, 1, None),))  # fmt: skip
+
+
+def test_a_lead_in_stays_with_the_block_it_introduces() -> None:
+    text = (
+        "Poetry keeps the environment in the cache folder by default. "
+        "You can change that with a setting, like so:\n\n"
+        "poetry config virtualenvs.in-project true"
+    )
+    doc = _typed(text, [
+        ("paragraph", text.split("\n\n")[0]),
+        ("code", "poetry config virtualenvs.in-project true"),
+    ])  # fmt: skip
+    chunks = chunk_document(doc, ChunkingConfig(chunk_size=120, chunk_overlap=0))
+    assert [c.text for c in chunks] == [
+        "Poetry keeps the environment in the cache folder by default.",
+        "You can change that with a setting, like so:\n\npoetry config virtualenvs.in-project true",
+    ]
+    assert chunks[1].blocks == ((0, 44, "paragraph"), (46, 87, "code"))
+
+
+def test_list_items_and_code_are_never_cut_unless_too_long() -> None:
+    code = "\n".join(f"line {i} = value_{i}" for i in range(12))
+    text = "- first item, fairly long, with its (Default 100)\n\n- second item\n\n" + code
+    doc = _typed(text, [
+        ("list_item", "first item, fairly long, with its (Default 100)"),
+        ("list_item", "second item"),
+        ("code", code),
+    ])  # fmt: skip
+    # the code block alone is longer than the chunk: it is cut between lines only
+    chunks = chunk_document(doc, ChunkingConfig(chunk_size=100, chunk_overlap=0))
+    assert [c.text for c in chunks] == [
+        "first item, fairly long, with its (Default 100)\n\n- second item",
+        "\n".join(f"line {i} = value_{i}" for i in range(5)),
+        "\n".join(f"line {i} = value_{i}" for i in range(5, 10)),
+        "\n".join(f"line {i} = value_{i}" for i in range(10, 12)),
+    ]
+    assert [kind for _, _, kind in chunks[0].blocks] == ["list_item", "list_item"]
+
+
+def _cost(text: str) -> float:
+    """CPU seconds to split ``text``, best of three (repeated to be measurable)."""
+    import time
+
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        split_sentences(text)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+@pytest.mark.parametrize("unit", ["Mr. ", "A. B. Author1, ", "e.g. ", "It is so. "])
+def test_sentence_splitting_is_linear_in_the_text(unit: str) -> None:
+    # abbreviations and initials made the splitter rescan from the sentence start at every
+    # period: 80 KB of "Mr. " took 39 s. Four times the text must cost about four times
+    # as much (a quadratic splitter costs sixteen times); the texts are large enough for
+    # the measurement to be well above the clock's resolution
+    small = unit * 5_000
+    ratio = _cost(small * 4) / max(_cost(small), 1e-4)
+    assert ratio < 8, f"splitting {unit!r} x 20,000 cost {ratio:.1f}x that of x 5,000"
+    spans = split_sentences(small)
+    assert "".join(small[a:b] for a, b in spans).replace(" ", "") == small.replace(" ", "")

@@ -47,3 +47,26 @@ def test_token_spans_point_at_the_original_words() -> None:
         ("offer", "offer"),
     ]
     assert [stem for _, _, stem in spans] == tokenize(text)
+
+
+def test_identifiers_give_their_whole_name_and_their_parts() -> None:
+    assert tokenize("resp.is_ok and max_pool_connections") == [
+        "resp.is_ok", "resp", "ok", "max_pool_connections", "max", "pool", "connect",
+    ]  # fmt: skip
+    assert tokenize("socket.sleep(time)") == ["socket.sleep", "socket", "sleep", "time"]
+    assert tokenize("poetry install --no-root") == ["poetri", "instal", "no-root", "root"]
+    assert tokenize("installer.max-workers") == ["installer.max-workers", "instal", "max", "worker"]
+
+
+def test_urls_are_not_words() -> None:
+    text = "See https://python-poetry.org/docs/cli#install or www.example.com/x for more."
+    assert tokenize(text) == ["see"]
+    spans = list(token_spans(text))
+    assert [text[a:b] for a, b, _ in spans] == ["See"]
+
+
+def test_contractions_typed_without_apostrophes_are_stopwords() -> None:
+    assert tokenize("whats the timeout, doesnt it retry? hows it work, i dont know") == [
+        "timeout", "retri", "work", "know",
+    ]  # fmt: skip
+    assert {"whats", "doesnt", "what's", "don't", "cant"} <= STOPWORDS

@@ -13,10 +13,12 @@ from index.tokenize import tokenize, tokenize_many
 tokenize_module = importlib.import_module("index.tokenize")
 
 # Pieces that exercise every rule: numbers with separators, apostrophes (typographic too),
-# stopwords, accents, mixed case, a dotted abbreviation, non-Latin letters.
+# stopwords, accents, mixed case, a dotted abbreviation, non-Latin letters, identifiers,
+# URLs and hyphenated words.
 PIECES = [
     "The", "don’t", "don't", "20,000", "97.4", "2024", "U.S.", "Café", "naïve", "İstanbul",
     "ΟΔΟΣ", "running", "ran", "and", "Microsoft's", "x_y", "—", "!", "\n", " ", "1,23",
+    "socket.sleep", "--no-root", "https://x.org/a_b", "www.a.io", "a-b-c", "whats",
 ]
 texts = st.lists(
     st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=30
