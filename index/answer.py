@@ -43,7 +43,7 @@ KIND_MISSING_PENALTY = 0.15
 LONG_UNIT = 400
 # A further unit joins the best one when it scores this share of it and brings a
 # question word the answer lacks.
-FOLLOWER_SHARE = 0.85
+FOLLOWER_SHARE = 0.55
 MAX_ANSWER_CHARS = 900
 MAX_CODE_LINES = 14
 
@@ -80,7 +80,9 @@ class Unit:
     block: int  # its block's position in the passage
     text: str  # as shown: prose on one line, code with its line breaks
     terms: frozenset[str]
-    context: frozenset[str] = frozenset()
+    context: frozenset[str] = frozenset()  # its section's heading path
+    sequence: tuple[str, ...] = ()  # its terms in order
+    first: bool = False  # the first unit of its block
 
     @property
     def is_code(self) -> bool:
@@ -118,10 +120,8 @@ def passage_units(passage: Passage, n: int) -> list[Unit]:
     heading = frozenset(tokenize(passage.heading or ""))
     units: list[Unit] = []
     blocks = _blocks_of(passage)
-    previous: frozenset[str] = frozenset()
     for i, (start, end, kind) in enumerate(blocks):
         if kind == "heading":
-            previous = frozenset()
             continue
         spans: list[tuple[int, int, str]]
         if kind == "code":
@@ -133,12 +133,14 @@ def passage_units(passage: Passage, n: int) -> list[Unit]:
         block_units = []
         for a, b, unit_kind in spans:
             shown = _display(text[a:b], unit_kind == "code")
-            terms = frozenset(tokenize(shown))
-            if not shown or not terms:
+            sequence = tuple(tokenize(shown))
+            if not shown or not sequence:
                 continue
-            unit = Unit(n, a, b, unit_kind, i, shown, terms, heading | previous)
+            unit = Unit(
+                n, a, b, unit_kind, i, shown, frozenset(sequence), heading, sequence,
+                first=not block_units,
+            )  # fmt: skip
             block_units.append(unit)
-            previous = terms
         units.extend(block_units)
         lead = block_units[-1] if block_units else None
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
@@ -154,8 +156,10 @@ def passage_units(passage: Passage, n: int) -> list[Unit]:
             body = _display(text[nxt[0] : nxt[1]], body_code)
             if body and b - a <= 2 * MAX_ANSWER_CHARS:
                 shown = f"{lead.text}\n{body}" if body_code else f"{lead.text} {body}"
-                terms = lead.terms | frozenset(tokenize(body))
-                units.append(Unit(n, a, b, "lead_in", i, shown, terms, lead.context))
+                sequence = lead.sequence + tuple(tokenize(body))
+                units.append(
+                    Unit(n, a, b, "lead_in", i, shown, frozenset(sequence), heading, sequence)
+                )
     return units
 
 
@@ -202,37 +206,74 @@ def _weights_held(terms: frozenset[str], weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in terms)
 
 
-# The features of a unit, and what each adds to its score. The weights were first set by
-# hand, then fitted on the devdocs question sets (see the README, "How an answer is made").
+# The features of a unit, and what each adds to its score. The weights were set by hand,
+# then fitted on the devdocs question sets (a conditional logit over each question's
+# units, checked on each set held out in turn: see the README, "How an answer is made").
 FEATURES: dict[str, float] = {
     "own": 1.0,  # share of the question's weight in the unit itself
     "heading": 0.5,  # ... only in its section's heading path
     "before": 0.5,  # ... only in the unit before it
     "after": 0.15,  # ... only in the unit after it
-    "kind_match": 0.25,  # holds the kind of answer asked for
-    "kind_missing": -0.1,  # a kind was asked for and the unit has none
-    "code_for_code": 0.15,  # a code block for a "how do I" question
-    "novelty": 0.1,  # share of its own words that are not the question's
+    "all_held": 0.2,  # the unit and its heading hold every known question word
+    "rarest": 0.2,  # it holds the question's rarest word
+    "phrase": 0.2,  # share of the question's word pairs that stand together in it
+    "density": 0.1,  # share of its words that are question words
+    "novelty": 0.1,  # share of its words that are not the question's
     "rank": -0.04,  # passage rank - 1
     "passage_score": 0.1,  # passage score / best passage score
     "long": -0.1,  # log2 of length / LONG_UNIT when longer
+    "short": -0.1,  # fewer than 4 words
     "list_item": 0.0,
     "table_row": 0.0,
     "code": 0.0,
     "lead_in": 0.0,
+    "code_asked_code": 0.25,  # holds code (or a command) for a "how do I" question
+    "value_asked_value": 0.25,  # holds a value for "what's the default / how many"
+    "name_asked_name": 0.25,
+    "definition_asked_definition": 0.2,
+    "list_asked_list": 0.2,
+    "kind_missing": -0.1,  # a kind was asked for and the unit has none
+    "code_block_asked_code": 0.15,  # a code block for a "how do I" question
+    "default_asked_value": 0.1,  # says "default" for a value question
+    "ends_with_colon": -0.1,  # a lead-in without what it leads to
+    "continues": 0.0,  # starts "It ...", "This ...": leans on the sentence before
+    "asks": -0.1,  # a question itself (FAQ headings restate the question)
+    "first": 0.0,  # the first unit of its block
 }
+_ASKED = {CODE: "code_asked_code", VALUE: "value_asked_value", NAME: "name_asked_name",
+          DEFINITION: "definition_asked_definition", LIST: "list_asked_list"}  # fmt: skip
+_DEFAULT = re.compile(r"\bdefaults?\b|\bby default\b", re.IGNORECASE)
+
+
+def _phrase(question: Sequence[str], unit: Sequence[str]) -> float:
+    """Share of the question's consecutive term pairs that stand within two terms of each
+    other, in the same order, in the unit."""
+    pairs = [(a, b) for a, b in zip(question, question[1:]) if a != b]
+    if not pairs:
+        return 0.0
+    positions: dict[str, list[int]] = {}
+    for i, term in enumerate(unit):
+        positions.setdefault(term, []).append(i)
+    found = 0
+    for a, b in pairs:
+        if any(0 < j - i <= 2 for i in positions.get(a, ()) for j in positions.get(b, ())):
+            found += 1
+    return found / len(pairs)
 
 
 def unit_features(
     unit: Unit,
     before: frozenset[str],
     after: frozenset[str],
+    question: Sequence[str],
     weights: dict[str, float],
     total: float,
     kinds: frozenset[str],
     passage_score: float,
 ) -> dict[str, float]:
-    """The features of one unit for one question (see ``FEATURES``)."""
+    """The features of one unit for one question (see ``FEATURES``). ``question`` is the
+    question's known terms in order; ``weights`` their informative weights; ``total`` the
+    whole question's weight, unknown words included."""
     if total <= 0:
         total = 1.0
     own = _weights_held(unit.terms, weights)
@@ -240,26 +281,39 @@ def unit_features(
     seen = unit.terms | unit.context
     near_before = _weights_held(before - seen, weights)
     near_after = _weights_held(after - seen - before, weights)
-    wanted = kinds & {CODE, VALUE, NAME, DEFINITION, LIST}
-    matched = any(has_kind(unit, k) for k in wanted)
-    novelty = len(unit.terms - weights.keys()) / len(unit.terms) if unit.terms else 0.0
-    return {
-        "own": own / total,
-        "heading": heading / total,
-        "before": near_before / total,
-        "after": near_after / total,
-        "kind_match": float(matched),
-        "kind_missing": float(bool(wanted) and not matched),
-        "code_for_code": float(CODE in kinds and unit.is_code),
-        "novelty": novelty,
-        "rank": float(unit.passage - 1),
-        "passage_score": passage_score,
-        "long": max(0.0, math.log2(len(unit.text) / LONG_UNIT)),
-        "list_item": float(unit.kind == "list_item"),
-        "table_row": float(unit.kind == "table_row"),
-        "code": float(unit.kind == "code"),
-        "lead_in": float(unit.kind == "lead_in"),
-    }
+    known_total = sum(weights.values()) or 1.0
+    rarest = max(weights, key=weights.__getitem__) if weights else None
+    matched = sum(1 for t in unit.sequence if t in weights)
+    features = dict.fromkeys(FEATURES, 0.0)
+    features.update(
+        own=own / total,
+        heading=heading / total,
+        before=near_before / total,
+        after=near_after / total,
+        all_held=float(own + heading >= known_total * 0.999),
+        rarest=float(rarest in unit.terms),
+        phrase=_phrase(question, unit.sequence),
+        density=matched / len(unit.sequence),
+        novelty=len(unit.terms - weights.keys()) / len(unit.terms),
+        rank=float(unit.passage - 1),
+        passage_score=passage_score,
+        long=max(0.0, math.log2(len(unit.text) / LONG_UNIT)),
+        short=float(len(unit.sequence) < 4),
+        ends_with_colon=float(unit.kind != "lead_in" and unit.text.rstrip().endswith(":")),
+        continues=float(bool(_CONTINUATION.match(unit.text))),
+        asks=float(unit.text.rstrip().endswith("?")),
+        first=float(unit.first),
+    )
+    if unit.kind in ("list_item", "table_row", "code", "lead_in"):
+        features[unit.kind] = 1.0
+    wanted = [k for k in _ASKED if k in kinds]
+    held = [k for k in wanted if has_kind(unit, k)]
+    for k in held:
+        features[_ASKED[k]] = 1.0
+    features["kind_missing"] = float(bool(wanted) and not held)
+    features["code_block_asked_code"] = float(CODE in kinds and unit.is_code)
+    features["default_asked_value"] = float(VALUE in kinds and bool(_DEFAULT.search(unit.text)))
+    return features
 
 
 def _score(features: dict[str, float]) -> float:
@@ -268,6 +322,7 @@ def _score(features: dict[str, float]) -> float:
 
 def scored_units(
     passages: Sequence[Passage],
+    question: Sequence[str],
     weights: dict[str, float],
     total: float,
     kinds: frozenset[str],
@@ -286,7 +341,7 @@ def scored_units(
         for unit in units:
             before, after = neighbours.get(unit.start, (frozenset(), frozenset()))
             features = unit_features(
-                unit, before, after, weights, total, kinds, passage.score / top
+                unit, before, after, question, weights, total, kinds, passage.score / top
             )
             found.append((unit, features))
     return found
@@ -302,6 +357,7 @@ class Choice:
 
 def choose_units(
     passages: Sequence[Passage],
+    question: Sequence[str],
     weights: dict[str, float],
     kinds: frozenset[str] = frozenset(),
     own_terms: frozenset[str] | None = None,
@@ -315,9 +371,9 @@ def choose_units(
     In a follow-up, ``own_terms`` are the new question's terms: the answer must hold one.
     """
     total = sum(weights.values()) + unknown_weight
-    units = scored_units(passages, weights, total, kinds)
+    units = scored_units(passages, question, weights, total, kinds)
     scored = [
-        _Scored(u, _score(f), f["own"] * total, f["heading"] * total, f["kind_match"] > 0)
+        _Scored(u, _score(f), f["own"] * total, f["heading"] * total, not f["kind_missing"])
         for u, f in units
         if f["own"] > 0
     ]
@@ -410,6 +466,7 @@ def coverage(
 
 def compose_answer(
     question: str,
+    question_terms: Sequence[str],
     weights: dict[str, float],
     passages: Sequence[Passage],
     threshold: float,
@@ -424,7 +481,7 @@ def compose_answer(
     """
     if not passages:
         return Answer(question=question, text=NO_MATCH_TEXT, abstained=True, followup=followup)
-    choice = choose_units(passages, weights, kinds, own_terms, unknown_weight)
+    choice = choose_units(passages, question_terms, weights, kinds, own_terms, unknown_weight)
     confidence = choice.confidence if choice is not None else 0.0
     if choice is None or confidence < threshold:
         return Answer(

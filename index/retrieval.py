@@ -259,6 +259,7 @@ class Engine:
             weights[term] = max(weights.get(term, 0.0), weight * self._idf(term))
         return compose_answer(
             question,
+            query.terms,
             weights,
             passages,
             threshold=self.config.abstain_threshold,
