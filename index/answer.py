@@ -122,6 +122,15 @@ def passage_units(passage: Passage, n: int) -> list[Unit]:
     blocks = _blocks_of(passage)
     for i, (start, end, kind) in enumerate(blocks):
         if kind == "heading":
+            # a heading can hold the answer itself (an API signature with its defaults:
+            # "sort ([cmp='<'])"); it is scored as a unit like the others
+            shown = _display(text[start:end], False)
+            sequence = tuple(tokenize(shown))
+            if sequence:
+                units.append(
+                    Unit(n, start, end, "heading", i, shown, frozenset(sequence),
+                         heading - frozenset(sequence), sequence, first=True)
+                )  # fmt: skip
             continue
         spans: list[tuple[int, int, str]]
         if kind == "code":
@@ -239,10 +248,50 @@ FEATURES: dict[str, float] = {
     "continues": 0.0,  # starts "It ...", "This ...": leans on the sentence before
     "asks": -0.1,  # a question itself (FAQ headings restate the question)
     "first": 0.0,  # the first unit of its block
+    "heading_unit": -0.3,  # a heading (a signature or a setting's name) rather than text
+    "value_near": 0.3,  # a value stands within three words of a question word
+    "code_near": 0.2,  # a command, option or identifier stands next to a question word
+    "defines_subject": 0.3,  # "X is ...", where X is the question's subject
 }
 _ASKED = {CODE: "code_asked_code", VALUE: "value_asked_value", NAME: "name_asked_name",
           DEFINITION: "definition_asked_definition", LIST: "list_asked_list"}  # fmt: skip
 _DEFAULT = re.compile(r"\bdefaults?\b|\bby default\b", re.IGNORECASE)
+_WORD = re.compile(r"\S+")
+_VALUE_WORD = re.compile(r"\d|^[\"'“‘(\[{<]|^(?:true|false|none|null|nil|on|off|unlimited)\W*$", re.I)
+_CODE_WORD = re.compile(r"^--?\w|\w[._]\w|\(\)|=|^[$>]|[{}]", re.I)
+_DEFINING_VERB = re.compile(
+    r"^(?:is|are|was|were|means|refers|stands|describes|provides|lets|allows|does|do|returns"
+    r"|creates|makes|handles|contains|holds|gives)$",
+    re.IGNORECASE,
+)
+# how far (in words) a value or a piece of code may stand from a question word
+NEAR = 3
+
+
+def _typed_nearness(unit: Unit, weights: dict[str, float]) -> tuple[bool, bool, bool]:
+    """Whether a value, and a piece of code, stand within ``NEAR`` words of a question
+    word in the unit; and whether the unit defines the question's rarest word ("X is a
+    ...": the word among its first words, a defining verb right after it)."""
+    words = _WORD.findall(unit.text)
+    hits = []
+    values = []
+    codes = []
+    rarest = max(weights, key=weights.__getitem__) if weights else None
+    defines = False
+    for i, word in enumerate(words[:200]):
+        terms = tokenize(word)
+        if any(t in weights for t in terms):
+            hits.append(i)
+            if rarest in terms and i < 6:
+                after = words[i + 1 : i + 5]
+                defines = defines or any(_DEFINING_VERB.match(w.strip(",;:")) for w in after)
+        elif _VALUE_WORD.search(word):
+            values.append(i)
+        if _CODE_WORD.search(word) and not any(t in weights for t in terms):
+            codes.append(i)
+    near_value = any(abs(v - h) <= NEAR for v in values for h in hits)
+    near_code = any(abs(c - h) <= NEAR for c in codes for h in hits)
+    return near_value, near_code, defines
 
 
 def _phrase(question: Sequence[str], unit: Sequence[str]) -> float:
@@ -306,14 +355,27 @@ def unit_features(
     )
     if unit.kind in ("list_item", "table_row", "code", "lead_in"):
         features[unit.kind] = 1.0
+    features["heading_unit"] = float(unit.kind == "heading")
     wanted = [k for k in _ASKED if k in kinds]
     held = [k for k in wanted if has_kind(unit, k)]
     for k in held:
         features[_ASKED[k]] = 1.0
     features["kind_missing"] = float(bool(wanted) and not held)
     features["code_block_asked_code"] = float(CODE in kinds and unit.is_code)
+    if kinds & {VALUE, CODE, DEFINITION}:
+        near_value, near_code, defines = _typed_nearness(unit, weights)
+        features["value_near"] = float(VALUE in kinds and near_value)
+        features["code_near"] = float(CODE in kinds and near_code)
+        features["defines_subject"] = float(DEFINITION in kinds and defines)
     features["default_asked_value"] = float(VALUE in kinds and bool(_DEFAULT.search(unit.text)))
     return features
+
+
+def is_candidate(features: dict[str, float]) -> bool:
+    """A unit can answer when it, its heading path or the unit before it holds a question
+    word: under a heading that names the subject ("socket.protect(func)"), the answer
+    ("Converts a function that throws exceptions ...") need not repeat it."""
+    return features["own"] > 0 or features["heading"] > 0 or features["before"] > 0
 
 
 def _score(features: dict[str, float]) -> float:
@@ -332,7 +394,7 @@ def scored_units(
     found = []
     for n, passage in enumerate(passages, start=1):
         units = passage_units(passage, n)
-        plain = [u for u in units if u.kind != "lead_in"]
+        plain = [u for u in units if u.kind not in ("lead_in", "heading")]
         neighbours: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         for k, unit in enumerate(plain):
             before = plain[k - 1].terms if k else frozenset()
@@ -375,7 +437,7 @@ def choose_units(
     scored = [
         _Scored(u, _score(f), f["own"] * total, f["heading"] * total, not f["kind_missing"])
         for u, f in units
-        if f["own"] > 0
+        if is_candidate(f)
     ]
     if own_terms:
         speaking = [s for s in scored if s.unit.terms & own_terms]
@@ -386,7 +448,7 @@ def choose_units(
     best = ranked[0]
     chosen = [best.unit]
     covered = set(best.unit.terms)
-    plain = [u for u, _ in units if u.kind != "lead_in"]
+    plain = [u for u, _ in units if u.kind not in ("lead_in", "heading")]
     by_position = {(u.passage, u.start): k for k, u in enumerate(plain)}
 
     # the unit after the best one joins when it continues it, or holds what it lacks
