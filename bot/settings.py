@@ -83,8 +83,8 @@ class Settings(BaseSettings):
         150, ge=0, description="characters of whole sentences a chunk repeats from the one before"
     )
     abstain_threshold: float = Field(
-        0.45, ge=0.0, le=1.0, description="answer only when the best passage holds this share "
-        "of the question's informative words (0 never abstains)"
+        0.25, ge=0.0, le=1.0, description="answer only when the answer's confidence (the share "
+        "of the question's informative words its best unit holds) reaches this (0 never abstains)"
     )
     max_question_chars: int = Field(2000, ge=10, description="longest question accepted")
     followup_weight: float = Field(

@@ -2,20 +2,24 @@
 
 The answer is made of **answer units** copied verbatim from the top passages: a sentence,
 a whole list item (with its trailing "(Default 100)"), a table row with its header, a code
-block, or a lead-in that ends with ":" together with the block it introduces. Each unit is
-scored by the question's informative (IDF-weighted) words it holds, the words of its
-context (its section's heading path, the sentence before it) at a lower weight, and
-whether it has the kind of answer the question asks for (``index.query.answer_kinds``:
-code for "how do I", a value for "what's the default", a name for "who", ...). The best
-unit leads; a unit that continues it ("It defaults to ...") or that holds the asked-for
-value it lacks follows it.
+block, a heading (an API signature with its defaults), or a lead-in that ends with ":"
+together with the block it introduces.
 
-We abstain when the answer's **confidence** is below the threshold. The confidence is
-the share of the question's informative weight that the chosen units and their context
-hold, with words close together (in the unit itself) counting fully, and lowered when
-the kind of answer asked for is missing. A question word that no document contains
-counts as a rare word against the answer, except that one such word alone does not sink
-an answer that holds every other informative word.
+Each unit is scored by a small linear model over its features (``FEATURES``): the share
+of the question's informative (IDF-weighted) words it holds, and those its heading path
+and neighbouring units hold; whether the question's word pairs stand together in it;
+whether it holds the kind of answer the question asks for (``index.query.answer_kinds``:
+code for "how do I", a value for "what's the default", a name for "who", a definition
+for "what is X"), and whether such a value or command stands next to a question word;
+its kind, length and passage rank. The best unit leads; the unit after it joins when it
+continues it ("It defaults to ...") or holds the asked-for value it lacks; other units
+close in score join when they bring a question word the answer lacks.
+
+We abstain when the **confidence** is below the threshold: the share of the question's
+informative weight that the best unit and its heading path hold, where a question word
+that no document holds (after typo correction) weighs ``UNKNOWN_PENALTY`` times the
+rarest real word. Words scattered over a passage, or a subject no document names, give a
+low confidence; one unknown word does not alone sink an answer that holds the others.
 """
 
 from __future__ import annotations
@@ -33,17 +37,16 @@ from index.tokenize import tokenize
 ABSTAIN_TEXT = "The documents do not answer this question."
 NO_MATCH_TEXT = "The documents do not answer this question: no passage shares a word with it."
 
-# How much a question word found only in a unit's context (its heading path, the units
-# around it) counts for the confidence, against one found in the unit itself.
-CONTEXT_SHARE = 0.5
-# What lacking the asked-for kind of answer takes from the confidence.
-KIND_MISSING_PENALTY = 0.15
+# In the confidence, a question word no document holds weighs this many times the
+# rarest real word (chosen with ``docqa eval --calibrate`` on the devdocs sets, see README)
+UNKNOWN_PENALTY = 3.0
 # Units longer than this many characters lose score gradually: a long block holds many
 # words by chance.
 LONG_UNIT = 400
-# A further unit joins the best one when it scores this share of it and brings a
+# A further unit joins the best one when its score is within this of the best (scores
+# are log-odds: 2.0 is about a seventh of the best unit's likelihood) and it brings a
 # question word the answer lacks.
-FOLLOWER_SHARE = 0.55
+FOLLOWER_MARGIN = 2.0
 MAX_ANSWER_CHARS = 900
 MAX_CODE_LINES = 14
 
@@ -219,39 +222,39 @@ def _weights_held(terms: frozenset[str], weights: dict[str, float]) -> float:
 # then fitted on the devdocs question sets (a conditional logit over each question's
 # units, checked on each set held out in turn: see the README, "How an answer is made").
 FEATURES: dict[str, float] = {
-    "own": 1.0,  # share of the question's weight in the unit itself
-    "heading": 0.5,  # ... only in its section's heading path
-    "before": 0.5,  # ... only in the unit before it
-    "after": 0.15,  # ... only in the unit after it
-    "all_held": 0.2,  # the unit and its heading hold every known question word
-    "rarest": 0.2,  # it holds the question's rarest word
-    "phrase": 0.2,  # share of the question's word pairs that stand together in it
-    "density": 0.1,  # share of its words that are question words
-    "novelty": 0.1,  # share of its words that are not the question's
-    "rank": -0.04,  # passage rank - 1
-    "passage_score": 0.1,  # passage score / best passage score
-    "long": -0.1,  # log2 of length / LONG_UNIT when longer
-    "short": -0.1,  # fewer than 4 words
-    "list_item": 0.0,
-    "table_row": 0.0,
-    "code": 0.0,
-    "lead_in": 0.0,
-    "code_asked_code": 0.25,  # holds code (or a command) for a "how do I" question
-    "value_asked_value": 0.25,  # holds a value for "what's the default / how many"
-    "name_asked_name": 0.25,
-    "definition_asked_definition": 0.2,
-    "list_asked_list": 0.2,
-    "kind_missing": -0.1,  # a kind was asked for and the unit has none
-    "code_block_asked_code": 0.15,  # a code block for a "how do I" question
-    "default_asked_value": 0.1,  # says "default" for a value question
-    "ends_with_colon": -0.1,  # a lead-in without what it leads to
-    "continues": 0.0,  # starts "It ...", "This ...": leans on the sentence before
-    "asks": -0.1,  # a question itself (FAQ headings restate the question)
-    "first": 0.0,  # the first unit of its block
-    "heading_unit": -0.3,  # a heading (a signature or a setting's name) rather than text
-    "value_near": 0.3,  # a value stands within three words of a question word
-    "code_near": 0.2,  # a command, option or identifier stands next to a question word
-    "defines_subject": 0.3,  # "X is ...", where X is the question's subject
+    "own": 3.477,  # share of the question's weight in the unit itself
+    "heading": 1.577,  # ... only in its section's heading path
+    "before": 1.123,  # ... only in the unit before it
+    "after": -0.16,  # ... only in the unit after it
+    "all_held": 1.21,  # the unit and its heading hold every known question word
+    "rarest": -0.3,  # it holds the question's rarest word
+    "phrase": 0.6,  # share of the question's word pairs that stand together in it
+    "density": 0.863,  # share of its words that are question words
+    "novelty": -0.181,  # share of its words that are not the question's
+    "rank": -0.294,  # passage rank - 1
+    "passage_score": 1.504,  # passage score / best passage score
+    "long": 0.057,  # log2 of length / LONG_UNIT when longer
+    "short": -0.094,  # fewer than 4 words
+    "list_item": 0.301,
+    "table_row": 1.439,
+    "code": -0.236,
+    "lead_in": -0.086,
+    "code_asked_code": -0.126,  # holds code (or a command) for a "how do I" question
+    "value_asked_value": 0.498,  # holds a value for "what's the default / how many"
+    "name_asked_name": 0.257,
+    "definition_asked_definition": 0.206,
+    "list_asked_list": 0.605,
+    "kind_missing": -0.979,  # a kind was asked for and the unit has none
+    "code_block_asked_code": 0.612,  # a code block for a "how do I" question
+    "default_asked_value": 1.432,  # says "default" for a value question
+    "ends_with_colon": -1.106,  # a lead-in without what it leads to
+    "continues": -0.171,  # starts "It ...", "This ...": leans on the sentence before
+    "asks": -0.238,  # a question itself (FAQ headings restate the question)
+    "first": -0.153,  # the first unit of its block
+    "heading_unit": -0.706,  # a heading (a signature or a setting's name) rather than text
+    "value_near": 0.368,  # a value stands within three words of a question word
+    "code_near": 0.291,  # a command, option or identifier stands next to a question word
+    "defines_subject": 0.851,  # "X is ...", where X is the question's subject
 }
 _ASKED = {CODE: "code_asked_code", VALUE: "value_asked_value", NAME: "name_asked_name",
           DEFINITION: "definition_asked_definition", LIST: "list_asked_list"}  # fmt: skip
@@ -424,13 +427,15 @@ def choose_units(
     kinds: frozenset[str] = frozenset(),
     own_terms: frozenset[str] | None = None,
     unknown_weight: float = 0.0,
+    max_units: int = 3,
 ) -> Choice | None:
     """The units that best answer the question, in passage then reading order, and the
-    confidence of that answer; None when no unit holds a question word.
+    confidence of that answer; None when no unit can answer.
 
-    ``weights`` maps each known question term to its informative weight (IDF times its
-    turn weight); ``unknown_weight`` is the weight of question words no document holds.
-    In a follow-up, ``own_terms`` are the new question's terms: the answer must hold one.
+    ``question`` is the question's known terms in order and ``weights`` their
+    informative weights (IDF times the turn weight); ``unknown_weight`` is the weight of
+    question words no document holds. In a follow-up, ``own_terms`` are the new
+    question's terms: the answer must hold one of them.
     """
     total = sum(weights.values()) + unknown_weight
     units = scored_units(passages, question, weights, total, kinds)
@@ -440,49 +445,53 @@ def choose_units(
         if is_candidate(f)
     ]
     if own_terms:
-        speaking = [s for s in scored if s.unit.terms & own_terms]
-        scored = speaking or scored
+        scored = [s for s in scored if s.unit.terms & own_terms] or scored
     if not scored:
         return None
     ranked = sorted(scored, key=lambda s: (-s.score, s.unit.passage, s.unit.start))
     best = ranked[0]
-    chosen = [best.unit]
-    covered = set(best.unit.terms)
-    plain = [u for u, _ in units if u.kind not in ("lead_in", "heading")]
-    by_position = {(u.passage, u.start): k for k, u in enumerate(plain)}
-
-    # the unit after the best one joins when it continues it, or holds what it lacks
-    position = by_position.get((best.unit.passage, best.unit.start))
-    wanted = kinds & {CODE, VALUE, NAME, LIST}
-    following = plain[position + 1 : position + 2] if position is not None else []
-    for nxt in following:
-        if nxt.passage != best.unit.passage or nxt.start < best.unit.end:
-            continue
-        continues = nxt.block == best.unit.block and bool(_CONTINUATION.match(nxt.text))
-        supplies = (
-            bool(wanted)
-            and not best.has_kind
-            and any(has_kind(nxt, k) for k in wanted)
-            and nxt.block <= best.unit.block + 1
-        )
-        if continues or supplies:
-            chosen.append(nxt)
-            covered |= nxt.terms
+    chosen = [best.unit, *_followers(best, [u for u, _ in units], kinds)]
+    covered = set().union(*(u.terms for u in chosen))
     for other in ranked[1:]:
-        if len(chosen) >= 3 or other.score < FOLLOWER_SHARE * best.score:
+        if len(chosen) >= max_units or other.score < best.score - FOLLOWER_MARGIN:
             break
-        overlaps = any(
-            other.unit.passage == c.passage and other.unit.start < c.end and c.start < other.unit.end
-            for c in chosen
-        )
-        if not overlaps and other.unit.terms - covered and any(
-            t in weights for t in other.unit.terms - covered
-        ):
+        new = other.unit.terms - covered
+        if not _overlaps(other.unit, chosen) and any(t in weights for t in new):
             chosen.append(other.unit)
             covered |= other.unit.terms
-    chosen = _within_budget(chosen)
+    chosen = _within_budget(chosen[:max_units])
     chosen.sort(key=lambda u: (u.passage, u.start))
-    return Choice(tuple(chosen), _confidence(chosen, best, weights, unknown_weight, kinds))
+    return Choice(tuple(chosen), _confidence(best, weights, unknown_weight))
+
+
+def _followers(best: _Scored, units: Sequence[Unit], kinds: frozenset[str]) -> list[Unit]:
+    """The unit right after the best one, when it continues it ("It defaults to ...") or
+    holds the kind of answer asked for that the best one lacks (the value after a
+    bullet that names a setting)."""
+    plain = [u for u in units if u.kind not in ("lead_in", "heading")]
+    position = next(
+        (k for k, u in enumerate(plain) if (u.passage, u.start) == (best.unit.passage, best.unit.start)),
+        None,
+    )
+    if position is None or position + 1 >= len(plain):
+        return []
+    nxt = plain[position + 1]
+    if nxt.passage != best.unit.passage or nxt.start < best.unit.end:
+        return []
+    continues = nxt.block == best.unit.block and bool(_CONTINUATION.match(nxt.text))
+    wanted = kinds & {CODE, VALUE, NAME, LIST}
+    supplies = (
+        not best.has_kind
+        and any(has_kind(nxt, k) for k in wanted)
+        and nxt.block <= best.unit.block + 1
+    )
+    return [nxt] if continues or supplies else []
+
+
+def _overlaps(unit: Unit, chosen: Sequence[Unit]) -> bool:
+    return any(
+        unit.passage == c.passage and unit.start < c.end and c.start < unit.end for c in chosen
+    )
 
 
 def _within_budget(units: list[Unit]) -> list[Unit]:
@@ -496,25 +505,13 @@ def _within_budget(units: list[Unit]) -> list[Unit]:
     return kept
 
 
-def _confidence(
-    chosen: Sequence[Unit],
-    best: _Scored,
-    weights: dict[str, float],
-    unknown_weight: float,
-    kinds: frozenset[str],
-) -> float:
-    held_terms = frozenset().union(*(u.terms for u in chosen))
-    context = frozenset().union(*(u.context for u in chosen)) - held_terms
-    held = _weights_held(held_terms, weights)
-    near = _weights_held(context, weights)
-    total = sum(weights.values()) + unknown_weight
-    if total <= 0:
-        return 0.0
-    confidence = (held + CONTEXT_SHARE * near) / total
-    wanted = kinds & {CODE, VALUE, NAME}
-    if wanted and not any(has_kind(u, k) for u in chosen for k in wanted):
-        confidence -= KIND_MISSING_PENALTY
-    return max(0.0, min(1.0, confidence))
+def _confidence(best: _Scored, weights: dict[str, float], unknown_weight: float) -> float:
+    """The share of the question's informative weight that the best unit and its heading
+    path hold, with each word no document holds weighing ``UNKNOWN_PENALTY`` times a
+    rare word: a question whose words are scattered over a passage, or whose subject no
+    document names, gets a low confidence."""
+    total = sum(weights.values()) + UNKNOWN_PENALTY * unknown_weight
+    return min(1.0, (best.own + best.near) / total) if total > 0 else 0.0
 
 
 def coverage(
@@ -536,6 +533,7 @@ def compose_answer(
     own_terms: frozenset[str] | None = None,
     unknown_weight: float = 0.0,
     followup: bool = False,
+    max_units: int = 3,
 ) -> Answer:
     """Answer from ``passages`` (best first), or abstain and still return them.
 
@@ -543,7 +541,9 @@ def compose_answer(
     """
     if not passages:
         return Answer(question=question, text=NO_MATCH_TEXT, abstained=True, followup=followup)
-    choice = choose_units(passages, question_terms, weights, kinds, own_terms, unknown_weight)
+    choice = choose_units(
+        passages, question_terms, weights, kinds, own_terms, unknown_weight, max_units
+    )
     confidence = choice.confidence if choice is not None else 0.0
     if choice is None or confidence < threshold:
         return Answer(

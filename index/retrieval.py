@@ -42,7 +42,7 @@ class EngineConfig(BaseModel):
 
     k: int = Field(5, ge=1, le=100, description="passages shown for a question")
     abstain_threshold: float = Field(
-        0.45,
+        0.25,
         ge=0.0,
         le=1.0,
         description="abstain when the answer's confidence (the share of the question's "
@@ -267,6 +267,7 @@ class Engine:
             own_terms=query.own if query.followup else None,
             unknown_weight=query.unknown_weight * self._unknown_idf(),
             followup=query.followup,
+            max_units=self.config.max_answer_sentences,
         )
 
     def _idf(self, term: str) -> float:
