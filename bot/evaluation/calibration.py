@@ -1,5 +1,6 @@
-"""Calibrating abstention: sweep the threshold over a question set, choose the value with
-the most right decisions, and check the choice on held-out halves."""
+"""Calibrating abstention: sweep the threshold over one or several question sets, choose
+the value with the most right decisions over all of them, and check the choice on data
+it was not chosen on (each set left out in turn, or the odd and even halves of one set)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class SweepRow:
         return self.answered_right + self.abstained_right
 
 
-def thresholds(step: float = 0.05) -> list[float]:
+def thresholds(step: float = 0.02) -> list[float]:
     count = round(1 / step)
     return [round(i * step, 4) for i in range(count + 1)]
 
@@ -93,7 +94,7 @@ def choose_threshold(rows: Sequence[SweepRow]) -> SweepRow:
 
 @dataclass(frozen=True)
 class HeldOut:
-    """A threshold chosen on one half of the questions and scored on the other."""
+    """A threshold chosen on some questions (``fit_on``) and scored on the others."""
 
     fit_on: str
     threshold: float
@@ -102,15 +103,39 @@ class HeldOut:
     best_possible: int
 
 
+Fold = tuple[str, list[int], list[int]]  # label, positions to choose on, positions to score
+
+
+def halves(n: int) -> list[Fold]:
+    """Two folds of one question set: choose on the odd items and score on the even ones,
+    then the other way round."""
+    odd, even = list(range(0, n, 2)), list(range(1, n, 2))
+    return [("odd items", odd, even), ("even items", even, odd)]
+
+
+def leave_one_out(sizes: Sequence[tuple[str, int]]) -> list[Fold]:
+    """One fold per question set (given as ``(name, size)`` in order): choose on all the
+    others and score on it."""
+    folds = []
+    start = 0
+    total = sum(n for _, n in sizes)
+    for name, n in sizes:
+        held = list(range(start, start + n))
+        fit = [i for i in range(total) if not start <= i < start + n]
+        folds.append((f"all but {name}", fit, held))
+        start += n
+    return folds
+
+
 def cross_check(
-    runs: dict[float, list[QuestionResult]], values: Sequence[float]
+    runs: dict[float, list[QuestionResult]], values: Sequence[float], folds: Sequence[Fold]
 ) -> list[HeldOut]:
-    """Two-fold check against overfitting: choose on the odd items and score on the even
-    ones, then the other way round."""
+    """For each fold, the threshold chosen on its ``fit`` questions and how it does on its
+    held-out ones: a guard against a threshold fitted to the exact questions at hand."""
     checks = []
-    for name, fit, held in (("odd items", 0, 1), ("even items", 1, 0)):
-        fit_rows = [sweep_row(v, runs[v][fit::2]) for v in values]
-        held_rows = [sweep_row(v, runs[v][held::2]) for v in values]
+    for name, fit, held in folds:
+        fit_rows = [sweep_row(v, [runs[v][i] for i in fit]) for v in values]
+        held_rows = [sweep_row(v, [runs[v][i] for i in held]) for v in values]
         chosen = choose_threshold(fit_rows).threshold
         scored = next(r for r in held_rows if r.threshold == chosen)
         checks.append(
@@ -118,7 +143,7 @@ def cross_check(
                 fit_on=name,
                 threshold=chosen,
                 right=scored.right,
-                total=len(runs[values[0]][held::2]),
+                total=len(held),
                 best_possible=max(r.right for r in held_rows),
             )
         )

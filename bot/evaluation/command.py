@@ -3,7 +3,7 @@
     docqa eval QUESTIONS [--docs DIR] [-k N] [--json] [--report FILE.md]
                          [--compare PREVIOUS.json] [--fail-under METRIC=VALUE ...]
     docqa eval --beir DIR
-    docqa eval --calibrate QUESTIONS
+    docqa eval --calibrate QUESTIONS[=DOCS] [QUESTIONS[=DOCS] ...]
 
 This module parses and wires: ``runs`` grades the questions, ``calibration`` sweeps the
 threshold, ``beir`` ranks documents, and ``report`` formats. The index is always built
@@ -30,7 +30,15 @@ from bot.evaluation.beir import (
     load_beir,
     run_beir,
 )
-from bot.evaluation.calibration import choose_threshold, cross_check, sweep, sweep_row, thresholds
+from bot.evaluation.calibration import (
+    choose_threshold,
+    cross_check,
+    halves,
+    leave_one_out,
+    sweep,
+    sweep_row,
+    thresholds,
+)
 from bot.evaluation.questions import EvalQuestion, QuestionSetError, load_questions
 from bot.evaluation.report import (
     compare_results,
@@ -40,7 +48,15 @@ from bot.evaluation.report import (
     format_metrics,
     markdown_report,
 )
-from bot.evaluation.runs import Metric, metric_names, run_questions, summarize, timing, untracked
+from bot.evaluation.runs import (
+    Metric,
+    QuestionResult,
+    metric_names,
+    run_questions,
+    summarize,
+    timing,
+    untracked,
+)
 from bot.options import add_docs_option, add_k_option, check_docs_dir, progress_tracker
 from bot.printable import json_printable, printable
 from bot.settings import Settings, load_settings
@@ -74,8 +90,9 @@ def register(subparsers: Any) -> None:
         "documents, an option).",
     )
     parser.add_argument(
-        "questions", nargs="?", type=Path, metavar="QUESTIONS",
-        help="question set (.yaml list or .jsonl), e.g. evals/seeds.yaml",
+        "questions", nargs="*", metavar="QUESTIONS",
+        help="question set (.yaml list or .jsonl), e.g. evals/seeds.yaml; --calibrate takes "
+        "several, each as QUESTIONS=DOCS to name its documents folder",
     )  # fmt: skip
     add_docs_option(parser)
     add_k_option(parser, help="passages per question (default: DOCQA_K)")
@@ -102,8 +119,23 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=cmd_eval)
 
 
+def _question_sets(given: Sequence[str]) -> list[tuple[Path, Path | None]]:
+    """``QUESTIONS`` or ``QUESTIONS=DOCS`` arguments as (question file, documents folder)."""
+    sets = []
+    for text in given:
+        questions, sep, docs = text.partition("=")
+        sets.append((Path(questions), Path(docs) if sep and docs else None))
+    return sets
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score the bot on a question set or a BEIR collection, or calibrate abstention."""
+    sets = _question_sets(args.questions)
+    if len(sets) > 1 and not args.calibrate:
+        return _usage("give one question set (only --calibrate takes several)")
+    args.questions = sets[0][0] if sets else None
+    if sets and sets[0][1] is not None and args.docs is None and not args.calibrate:
+        args.docs = sets[0][1]
     if (args.questions is None) == (args.beir is None):
         return _usage("give either a question set (QUESTIONS) or --beir DIR, not both or neither")
     if args.calibrate and args.questions is None:
@@ -121,10 +153,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         settings = load_settings(docs_dir=args.docs, k=args.k)
         if args.beir is not None:
             return _cmd_beir(args, settings)
+        if args.calibrate:
+            return _cmd_calibrate(args, settings, sets)
         questions = load_questions(args.questions)
         check_docs_dir(settings.docs_dir)
-        if args.calibrate:
-            return _cmd_calibrate(args, settings, questions)
         return _cmd_questions(args, settings, questions)
     except (QuestionSetError, DatasetError) as exc:
         return _usage(str(exc))
@@ -345,24 +377,45 @@ def _cmd_beir(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_calibrate(
-    args: argparse.Namespace, settings: Settings, questions: list[EvalQuestion]
+    args: argparse.Namespace, settings: Settings, sets: Sequence[tuple[Path, Path | None]]
 ) -> int:
-    engine, _ = _build(settings)
-    _warn_missing_sources(questions, engine, settings.docs_dir)
+    """Sweep the threshold over every set (each on its own documents), add the counts up,
+    choose, and check the choice on each set left out in turn (or on halves of one set)."""
     values = thresholds()
-    runs = sweep(engine.index, engine.config, questions, values, track=_track("thresholds", "t"))
+    runs: dict[float, list[QuestionResult]] = {v: [] for v in values}
+    sizes: list[tuple[str, int]] = []
+    per_set: list[tuple[str, dict[float, list[QuestionResult]]]] = []
+    for path, docs in sets:
+        questions = load_questions(path)
+        set_settings = settings if docs is None else settings.model_copy(update={"docs_dir": docs})
+        check_docs_dir(set_settings.docs_dir)
+        engine, _ = _build(set_settings)
+        _warn_missing_sources(questions, engine, set_settings.docs_dir)
+        set_runs = sweep(
+            engine.index, engine.config, questions, values, track=_track(path.name, "t")
+        )
+        for value in values:
+            runs[value].extend(set_runs[value])
+        sizes.append((path.name, len(questions)))
+        per_set.append((path.name, set_runs))
+    total = sum(n for _, n in sizes)
     rows = [sweep_row(v, runs[v]) for v in values]
     chosen = choose_threshold(rows)
-    checks = cross_check(runs, values) if len(questions) >= 4 else []
+    folds = leave_one_out(sizes) if len(sizes) > 1 else halves(total) if total >= 4 else []
+    checks = cross_check(runs, values, folds)
+    at_chosen = {name: sweep_row(chosen.threshold, r[chosen.threshold]) for name, r in per_set}
     if args.json:
         payload = {
             "chosen": chosen.threshold,
             "current": settings.abstain_threshold,
             "sweep": [{**vars(r), "right": r.right} for r in rows],
+            "sets": {name: {**vars(r), "right": r.right} for name, r in at_chosen.items()},
             "held_out": [vars(c) for c in checks],
         }
         print(json.dumps(payload))
     else:
-        text = format_calibration(rows, chosen, settings.abstain_threshold, len(questions), checks)
+        text = format_calibration(
+            rows, chosen, settings.abstain_threshold, total, checks, at_chosen
+        )
         print(printable(text))
     return 0

@@ -200,9 +200,10 @@ def format_calibration(
     current: float,
     n_questions: int,
     held_out: Sequence[HeldOut] = (),
+    per_set: Mapping[str, SweepRow] | None = None,
 ) -> str:
-    """The sweep table, the chosen threshold, the current setting's count and the
-    two-fold held-out check."""
+    """The sweep table, the chosen threshold (and how each set does at it when there are
+    several), the current setting's count and the held-out checks."""
     header = ["threshold", "right", "answered ok", "abstained ok", "wrong answer",
               "missed", "answered unanswerable", ""]  # fmt: skip
     table_rows = [
@@ -218,13 +219,21 @@ def format_calibration(
         f"best: {chosen.threshold:.2f} ({chosen.right} of {n_questions} decisions right; "
         "ties go to the middle of the longest run of best values)",
     ]
+    if per_set and len(per_set) > 1:
+        for name, row in per_set.items():
+            lines.append(
+                f"  {name}: {row.right} right ({row.answered_right} answered ok, "
+                f"{row.abstained_right} abstained ok, {row.answered_wrong} wrong, "
+                f"{row.missed} missed, {row.answered_unanswerable} answered unanswerable)"
+            )
     now = next((r for r in rows if abs(r.threshold - current) < 1e-9), None)
     if now is not None:
         lines.append(f"current DOCQA_ABSTAIN_THRESHOLD={current:g}: {now.right} right")
     for check in held_out:
+        other = "the other half" if check.fit_on.endswith("items") else "the set left out"
         lines.append(
-            f"held out: chosen on the {check.fit_on} → {check.threshold:.2f}, which gets "
-            f"{check.right} of {check.total} right on the other half "
+            f"held out: chosen on {check.fit_on} → {check.threshold:.2f}, which gets "
+            f"{check.right} of {check.total} right on {other} "
             f"(the best any threshold gets there: {check.best_possible})"
         )
     lines.append(f"set it with DOCQA_ABSTAIN_THRESHOLD={chosen.threshold:g} in .env")
