@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         150, ge=0, description="characters of whole sentences a chunk repeats from the one before"
     )
     abstain_threshold: float = Field(
-        0.25, ge=0.0, le=1.0, description="answer only when the answer's confidence (the share "
+        0.3, ge=0.0, le=1.0, description="answer only when the answer's confidence (the share "
         "of the question's informative words its best unit holds) reaches this (0 never abstains)"
     )
     max_question_chars: int = Field(2000, ge=10, description="longest question accepted")

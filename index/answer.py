@@ -31,15 +31,27 @@ from dataclasses import dataclass, field
 
 from index.chunking import passage_sentences, split_sentences
 from index.models import Answer, AnswerSentence, BlockSpan, Passage
-from index.query import CODE, DEFINITION, LIST, NAME, VALUE
+from index.query import CODE, DEFINITION, LIST, NAME, QUANTITY, VALUE
 from index.tokenize import tokenize
 
 ABSTAIN_TEXT = "The documents do not answer this question."
 NO_MATCH_TEXT = "The documents do not answer this question: no passage shares a word with it."
 
-# In the confidence, a question word no document holds weighs this many times the
-# rarest real word (chosen with ``docqa eval --calibrate`` on the devdocs sets, see README)
-UNKNOWN_PENALTY = 3.0
+# The confidence of an answer to "how many / how much / how long" whose best unit holds no
+# number is multiplied by this
+NO_QUANTITY_SHARE = 0.5
+_QUANTITY_LIKE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
+    r"|hundred|thousand|million|billion|dozen|twice|half|once|several|few|many|no)\b",
+    re.IGNORECASE,
+)
+# In the confidence, the question's words in the unit before the best one count this much
+# (the answer often follows the sentence that names the subject: "... It defaults to 5")
+BEFORE_SHARE = 0.5
+# In the confidence, a question word no document holds weighs this many times its IDF
+# were half a chunk to hold it (chosen with ``docqa eval --calibrate`` on the devdocs sets
+# and the seed set, with the threshold: see the README)
+UNKNOWN_PENALTY = 2.0
 # Units longer than this many characters lose score gradually: a long block holds many
 # words by chance.
 LONG_UNIT = 400
@@ -97,7 +109,7 @@ class _Scored:
     unit: Unit
     score: float
     own: float  # weight of question terms in the unit itself
-    near: float  # ... in its context only
+    near: float  # ... only in its heading path, or (at half weight) in the unit before it
     has_kind: bool
     followers: list[Unit] = field(default_factory=list)
 
@@ -440,7 +452,13 @@ def choose_units(
     total = sum(weights.values()) + unknown_weight
     units = scored_units(passages, question, weights, total, kinds)
     scored = [
-        _Scored(u, _score(f), f["own"] * total, f["heading"] * total, not f["kind_missing"])
+        _Scored(
+            u,
+            _score(f),
+            f["own"] * total,
+            (f["heading"] + BEFORE_SHARE * f["before"]) * total,
+            not f["kind_missing"],
+        )
         for u, f in units
         if is_candidate(f)
     ]
@@ -461,31 +479,50 @@ def choose_units(
             covered |= other.unit.terms
     chosen = _within_budget(chosen[:max_units])
     chosen.sort(key=lambda u: (u.passage, u.start))
-    return Choice(tuple(chosen), _confidence(best, weights, unknown_weight))
+    # the answer is as sure as its surest unit
+    by_unit = {id(s.unit): s for s in ranked}
+    confidence = max(
+        _confidence(by_unit[id(u)], weights, unknown_weight, kinds)
+        for u in chosen
+        if id(u) in by_unit
+    )
+    return Choice(tuple(chosen), confidence)
 
 
 def _followers(best: _Scored, units: Sequence[Unit], kinds: frozenset[str]) -> list[Unit]:
-    """The unit right after the best one, when it continues it ("It defaults to ...") or
-    holds the kind of answer asked for that the best one lacks (the value after a
-    bullet that names a setting)."""
+    """Neighbours of the best unit that belong with it: the unit after it when it
+    continues it ("It defaults to ..."), and the unit before or after it that holds the
+    kind of answer asked for when the best one lacks it (the "Default: 15" line above a
+    setting's description, the value after a bullet that names it)."""
     plain = [u for u in units if u.kind not in ("lead_in", "heading")]
     position = next(
         (k for k, u in enumerate(plain) if (u.passage, u.start) == (best.unit.passage, best.unit.start)),
         None,
     )
-    if position is None or position + 1 >= len(plain):
+    if position is None:
         return []
-    nxt = plain[position + 1]
-    if nxt.passage != best.unit.passage or nxt.start < best.unit.end:
-        return []
-    continues = nxt.block == best.unit.block and bool(_CONTINUATION.match(nxt.text))
+    unit = best.unit
+    found = []
+    nxt = plain[position + 1] if position + 1 < len(plain) else None
+    prev = plain[position - 1] if position > 0 else None
+    if nxt is not None and (nxt.passage != unit.passage or nxt.start < unit.end):
+        nxt = None
+    if prev is not None and (prev.passage != unit.passage or prev.end > unit.start):
+        prev = None
+    if nxt is not None and nxt.block == unit.block and _CONTINUATION.match(nxt.text):
+        found.append(nxt)
     wanted = kinds & {CODE, VALUE, NAME, LIST}
-    supplies = (
-        not best.has_kind
-        and any(has_kind(nxt, k) for k in wanted)
-        and nxt.block <= best.unit.block + 1
-    )
-    return [nxt] if continues or supplies else []
+    if wanted and not best.has_kind:
+        for near in (nxt, prev):
+            if (
+                near is not None
+                and near not in found
+                and abs(near.block - unit.block) <= 1
+                and any(has_kind(near, k) for k in wanted)
+            ):
+                found.append(near)
+                break
+    return found
 
 
 def _overlaps(unit: Unit, chosen: Sequence[Unit]) -> bool:
@@ -505,13 +542,22 @@ def _within_budget(units: list[Unit]) -> list[Unit]:
     return kept
 
 
-def _confidence(best: _Scored, weights: dict[str, float], unknown_weight: float) -> float:
-    """The share of the question's informative weight that the best unit and its heading
-    path hold, with each word no document holds weighing ``UNKNOWN_PENALTY`` times a
-    rare word: a question whose words are scattered over a passage, or whose subject no
-    document names, gets a low confidence."""
+def _confidence(
+    best: _Scored,
+    weights: dict[str, float],
+    unknown_weight: float,
+    kinds: frozenset[str],
+) -> float:
+    """The share of the question's informative weight that the best unit holds, with its
+    heading path and (at half weight) the unit before it, where each word no document
+    holds weighs ``UNKNOWN_PENALTY`` times a rare word: a question whose words are
+    scattered over a passage, or whose subject no document names, gets a low confidence."""
     total = sum(weights.values()) + UNKNOWN_PENALTY * unknown_weight
-    return min(1.0, (best.own + best.near) / total) if total > 0 else 0.0
+    confidence = min(1.0, (best.own + best.near) / total) if total > 0 else 0.0
+    if QUANTITY in kinds and not _QUANTITY_LIKE.search(best.unit.text):
+        # "how many ...?" answered by a unit that holds no number
+        confidence *= NO_QUANTITY_SHARE
+    return confidence
 
 
 def coverage(

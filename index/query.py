@@ -19,6 +19,7 @@ from index.tokenize import query_words, word_terms
 # --- the kind of answer a question wants ---------------------------------------------
 
 CODE, VALUE, NAME, DEFINITION, LIST, YESNO = "code", "value", "name", "definition", "list", "yesno"
+QUANTITY = "quantity"  # a kind of value: "how many", "how much", "how long"
 
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -42,6 +43,13 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\bmin(?:imum)?\b|\blimits?\b|\bnumber of\b|\bsize\b|\bcount\b|\bpercent"
             r"|\bversion\b|\bwhere (?:is|are|does|do)\b|\bwhere'?s\b|\bpath\b|\bdir(?:ectory)?\b"
             r"|\bfolder\b|\blocation\b|\bhow big\b|\bvalue\b"
+        ),
+    ),
+    (
+        QUANTITY,
+        re.compile(
+            r"\bhow (?:many|much|long|big|large|small|often|old|far|fast|slow)\b"
+            r"|\bnumber of\b|\bwhat percent"
         ),
     ),
     (NAME, re.compile(r"^\s*who\b|\bwho(?:'s| is| was| are| were| did| made| wrote)\b")),
@@ -72,8 +80,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 def answer_kinds(question: str) -> frozenset[str]:
     """The kinds of answer the question asks for (empty when it does not say): ``code``
     for "how do I ..." and commands, ``value`` for defaults, numbers, versions, dates and
-    places, ``name`` for "who", ``definition`` for "what is X", ``list`` for "which ...
-    are there", ``yesno`` for "can I / does it"."""
+    places (``quantity`` too when it asks "how many / how much / how long"), ``name`` for
+    "who", ``definition`` for "what is X", ``list`` for "which ... are there", ``yesno``
+    for "can I / does it"."""
     text = " ".join(question.lower().replace("’", "'").split())
     return frozenset(kind for kind, pattern in _KINDS if pattern.search(text))
 
@@ -152,13 +161,21 @@ class QuestionTerm:
     corrected: bool = False
 
 
+# "how long", "how big": the second word asks for a measure, it is not the topic
+_HOW_MEASURE = re.compile(
+    r"\bhow\s+(?:long|big|large|small|far|fast|slow|old|often|soon|high|tall|wide|deep|heavy)\b",
+    re.IGNORECASE,
+)
+
+
 def question_terms(
     question: str, known: Callable[[str], bool], idf: Callable[[str], float]
 ) -> list[QuestionTerm]:
     """The question's terms in order, each distinct term once; a word whose every term is
-    unknown to the index is replaced by its correction when one exists."""
+    unknown to the index is replaced by its correction when one exists. The measure word
+    of "how long / how big ..." is a question word, not a term."""
     found: dict[str, QuestionTerm] = {}
-    for word, terms in query_words(question):
+    for word, terms in query_words(_HOW_MEASURE.sub("how", question)):
         if not any(known(t) for t in terms):
             corrected = correct_word(word, known, idf)
             if corrected is not None:

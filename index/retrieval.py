@@ -42,7 +42,7 @@ class EngineConfig(BaseModel):
 
     k: int = Field(5, ge=1, le=100, description="passages shown for a question")
     abstain_threshold: float = Field(
-        0.25,
+        0.3,
         ge=0.0,
         le=1.0,
         description="abstain when the answer's confidence (the share of the question's "
@@ -275,10 +275,11 @@ class Engine:
         return self.index.scorer.unseen_idf() if idf is None else idf
 
     def _unknown_idf(self) -> float:
-        """What a question word no document holds weighs: as much as the rarest real word
-        (a chunk-count-1 term), so that it counts against an answer without drowning it."""
+        """What a question word no document holds weighs: the IDF it would have if half a
+        chunk held it, a little more than the rarest real word (the answer layer weighs
+        it ``UNKNOWN_PENALTY`` times more in the confidence)."""
         n = self.index.scorer.n_docs
-        return math.log((n + 1) / 1)
+        return math.log((n + 1) / 0.5)
 
     def explain(
         self, question: str, chunk_id: int, history: Sequence[str] = ()
@@ -303,6 +304,9 @@ class Engine:
                 tf=scorer.term_frequency(term, chunk_id),
                 score=scorer.contribution(term, chunk_id, weight),
             )
+        # words no document holds add nothing, and are listed so the user sees them
+        for word in query.unknown:
+            rows.setdefault(word, TermContribution(term=word, weight=1.0, idf=0.0, tf=0, score=0.0))
         return list(rows.values())
 
     # -- documents -------------------------------------------------------------------

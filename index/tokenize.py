@@ -3,9 +3,9 @@
 Lowercase, Unicode-aware words, the typographic apostrophe read as ``'``, English
 stopwords dropped, Snowball (Porter2) stems from PyStemmer. Numbers survive as terms:
 ``97.4`` stays ``97.4`` and ``20,000`` becomes ``20000`` so that "20000" finds it.
-An identifier or compound (``resp.is_ok``, ``max_pool_size``, ``socket.sleep``,
-``--no-root``, ``pre-allocated``) gives its whole lowercased self and each of its parts,
-so the exact name and its words both find it.
+An identifier or option (``resp.is_ok``, ``max_pool_size``, ``socket.sleep``,
+``--no-root``) gives its whole lowercased self and each of its parts, so the exact name
+and its words both find it; a hyphenated word gives its parts.
 URLs are not words: ``https://...`` and ``www....`` are left out.
 """
 
@@ -53,12 +53,12 @@ gonna wanna gotta
 STOPWORDS: frozenset[str] = frozenset((_NLTK_STOPWORDS + _QUESTION_WORDS + _CONTRACTIONS).split())
 
 # A number (with thousands separators or decimals) or a word, apostrophes, inner dots,
-# underscores and hyphens kept ("don't", "u.s", "max_size", "socket.sleep", "no-root",
-# "installer.max-workers"); other punctuation splits words. An URL is matched first so
-# that it can be left out whole.
+# underscores and hyphens kept ("don't", "u.s", "max_size", "socket.sleep",
+# "installer.max-workers"), with the dashes of an option ("--no-root"); other punctuation
+# splits words. An URL is matched first so that it can be left out whole.
 _TOKEN = re.compile(
     r"(?:https?|ftp)://[^\s<>\"'`)\]]+|www\.[^\s<>\"'`)\]]+"
-    r"|\d+(?:[.,]\d+)*|[^\W_]+(?:['._-]+[^\W_]+)*"
+    r"|\d+(?:[.,]\d+)*|(?:(?<![\w-])--?(?=[^\W\d_]))?[^\W_]+(?:['._-]+[^\W_]+)*"
 )
 _PARTS = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _URL = re.compile(r"(?:https?|ftp)://|www\.")
@@ -89,17 +89,21 @@ def _stem(word: str) -> str:
 
 
 def _is_compound(word: str) -> bool:
-    return ("." in word or "_" in word or "-" in word) and not word[:1].isdigit()
+    """An identifier or an option: inner dots or underscores, or a leading dash; a plain
+    hyphenated word ("boundary-layer") is only its parts, as in prose."""
+    return ("." in word or "_" in word or word.startswith("-")) and not word[:1].isdigit()
 
 
 def word_terms(raw: str) -> tuple[str, ...]:
-    """The terms of one matched word: its stem, or for an identifier its whole lowercased
-    self and then its parts' stems (parts of one letter left out); none for a stopword
-    or an URL."""
+    """The terms of one matched word: its stem, or for an identifier or option its whole
+    lowercased self and then its parts' stems (parts of one letter left out), or for a
+    hyphenated word its parts; none for a stopword or an URL."""
     if _URL.match(raw):
         return ()
     word = _normalize(raw)
     if not _is_compound(word):
+        if "-" in word:
+            return tuple(t for p in _PARTS.findall(word) if (t := _stem(p)))
         term = _stem(word)
         return (term,) if term else ()
     parts = [_stem(p) for p in _PARTS.findall(word) if len(p) > 1]
@@ -133,7 +137,7 @@ def tokenize(text: str) -> list[str]:
 
 def fingerprint() -> str:
     """Changes whenever the tokenizer would give other terms (saved indexes check it)."""
-    return f"tokenize-v3:pystemmer-english:stop{len(STOPWORDS)}:ident-hyphen-url"
+    return f"tokenize-v3:pystemmer-english:stop{len(STOPWORDS)}:ident-option-url"
 
 
 class _TermCache(dict[str, tuple[str, ...]]):

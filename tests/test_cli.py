@@ -16,9 +16,11 @@ from index.loaders import SUPPORTED
 def test_ask_prints_the_answer_then_cited_passages(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "Who sued OpenAI?", "--docs", str(SEEDS), "-k", "1"]) == 0
     out = capsys.readouterr().out
+    # the sentence after the answer continues it ("He even offered ..."): it joins
     assert out == (
         "Elon Musk, a co-founder of OpenAI, has sued the company, accusing it of betraying its "
-        "original mission. [1]\n"
+        "original mission. [1] He even offered to buy OpenAI for $97.4 billion, but CEO Sam "
+        "Altman rejected the offer. [1]\n"
         "\n"
         f"[1] {SEED_FILE}:11-14\n"
         "    This has sparked criticism, with some users preferring cheaper alternatives like "
@@ -281,7 +283,9 @@ def test_ask_on_a_terminal_wraps_and_colours_unless_no_color(
     out = capsys.readouterr().out
     assert out.startswith(
         "Elon Musk, a co-founder of OpenAI, has sued the company,\n"
-        "accusing it of betraying its original mission. [1]\n"
+        "accusing it of betraying its original mission. [1] He even\n"
+        "offered to buy OpenAI for $97.4 billion, but CEO Sam Altman\n"
+        "rejected the offer. [1]\n"
         "\n"
         f"[1] {SEED_FILE}:11-14\n"
         "    This has sparked criticism, with some users preferring\n"

@@ -31,15 +31,15 @@ from tests.discord_support import (  # noqa: E402
 __all__ = ["engine", "make_bot", "payloads"]  # fixtures used by name
 
 SURE = "Installer disk space"  # a title; with the body below, coverage 1.0
-UNSURE = "Does the installer need rights on the server?"  # answered at coverage 0.67
+UNSURE = "Does the installer need rights on the server?"  # answered at confidence 0.42
 
 
 def test_the_threshold_reads_one_signal(engine: Any) -> None:
     sure, unsure = engine.ask(QUESTION), engine.ask(UNSURE)
     abstained = engine.ask("When was Microsoft founded?")
-    assert (confidence(sure), round(confidence(unsure), 3), confidence(abstained)) == (1.0, 0.667, 0.0)
+    assert (confidence(sure), round(confidence(unsure), 3), confidence(abstained)) == (1.0, 0.417, 0.0)
     assert [clears(a, 0.7) for a in (sure, unsure, abstained)] == [True, False, False]
-    assert clears(unsure, 0.6) and not clears(abstained, 0.0)  # an abstention never clears
+    assert clears(unsure, 0.4) and not clears(abstained, 0.0)  # an abstention never clears
 
 
 async def test_a_forum_post_is_answered_in_its_thread(
@@ -176,8 +176,10 @@ async def test_a_follow_up_where_the_bot_has_not_answered_keeps_the_bar(make_bot
     bot.settings.discord_auto_channels = [forum.id]
     alice = _config().members[0]
     thread = await forum_post(forum, alice, "When was Microsoft founded?", "")
-    await _post(thread, alice, "and why back up the database?")  # coverage 1.0 alone,
-    assert _sent() == []  # 0.57 with the words of the post it follows
+    # answered for a mention (confidence 0.42), but below the bar of a post nobody
+    # addressed to the bot
+    await _post(thread, alice, "and does the installer need rights on the server?")
+    assert _sent() == []
 
 
 async def test_no_empty_thread_for_a_post_it_leaves_to_people(

@@ -139,7 +139,7 @@ def test_choose_threshold_takes_the_middle_of_the_longest_best_run() -> None:
 
 def test_thresholds_grid() -> None:
     assert thresholds(0.25) == [0.0, 0.25, 0.5, 0.75, 1.0]
-    assert len(thresholds()) == 21 and thresholds()[9] == 0.45
+    assert len(thresholds()) == 51 and thresholds()[15] == 0.3
 
 
 # --- output -------------------------------------------------------------------------
@@ -360,17 +360,47 @@ def test_calibrate_prints_the_sweep(qset: Path, capsys: pytest.CaptureFixture[st
     assert out[0] == "Abstention threshold sweep over 3 questions"
     assert out[1].split() == ["threshold", "right", "answered", "ok", "abstained", "ok", "wrong",
                               "answer", "missed", "answered", "unanswerable"]  # fmt: skip
-    rows = {line.split()[0]: line.split()[1:] for line in out[2:23]}
-    # "When was Microsoft founded?" shares only "Microsoft" (7% of its weight) with the
-    # documents: answered at 0 and 0.05, abstained from 0.10; the other two hold every word
+    rows = {line.split()[0]: line.split()[1:] for line in out[2:53]}
+    # "When was Microsoft founded?" shares only "Microsoft" with the documents: its
+    # confidence is 0.035, so it is answered at 0 and 0.02 and abstained from 0.04; the
+    # offer question (0.76: "offer" and "OpenAI" stand in the sentence before the amount)
+    # is answered up to 0.76; "Who sued OpenAI?" holds every word
     assert rows["0.00"] == ["2", "2", "0", "0", "0", "1"]
-    assert rows["0.05"] == ["2", "2", "0", "0", "0", "1"]
-    assert rows["0.10"] == ["3", "2", "1", "0", "0", "0"]
-    assert rows["1.00"] == ["3", "2", "1", "0", "0", "0"]
-    # best from 0.10 to 1.00: the middle of those 19 values is 0.55
-    assert rows["0.55"] == ["3", "2", "1", "0", "0", "0", "←", "best"]
-    assert "best: 0.55 (3 of 3 decisions right; ties go to the middle of the longest run of " \
+    assert rows["0.02"] == ["2", "2", "0", "0", "0", "1"]
+    assert rows["0.04"] == ["3", "2", "1", "0", "0", "0"]
+    assert rows["0.76"] == ["3", "2", "1", "0", "0", "0"]
+    assert rows["0.78"] == ["2", "1", "1", "0", "1", "0"]
+    # best from 0.04 to 0.76: the middle of those 37 values is 0.40
+    assert rows["0.40"] == ["3", "2", "1", "0", "0", "0", "←", "best"]
+    assert "best: 0.40 (3 of 3 decisions right; ties go to the middle of the longest run of " \
         "best values)" in out
+
+
+def test_calibrate_takes_several_sets_each_with_its_documents(
+    qset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "turbine.md").write_text(
+        "# Turbines\n\nThe turbine blade is made of titanium.\n", encoding="utf-8"
+    )
+    (tmp_path / "other.yaml").write_text(
+        "- id: blade\n  question: what are turbine blades made of\n  answers: [titanium]\n"
+        "- id: no-rotor\n  question: how fast does the rotor spin\n  unanswerable: true\n",
+        encoding="utf-8",
+    )
+    sets = [f"{qset}={SEEDS}", f"{tmp_path / 'other.yaml'}={other}"]
+    assert main(["eval", "--calibrate", *sets, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data["sets"]) == ["set.yaml", "other.yaml"]
+    assert data["sets"]["other.yaml"]["right"] == 2
+    assert [c["fit_on"] for c in data["held_out"]] == ["all but set.yaml", "all but other.yaml"]
+    assert sum(r["right"] for r in [data["sets"]["set.yaml"], data["sets"]["other.yaml"]]) == max(
+        r["right"] for r in data["sweep"]
+    )
+    # one set outside --calibrate is an error
+    assert main(["eval", str(qset), str(tmp_path / "other.yaml")]) == 2
+    assert "only --calibrate takes several" in capsys.readouterr().err
 
 
 # --- BEIR ---------------------------------------------------------------------------
@@ -565,3 +595,21 @@ def test_text_output_escapes_control_characters(
         "x\\x1b]0;t\\x07  wrong    How fast does the turbine spin?  3000 rpm  The turbine "
         "spins at 300 rpm when the wind blows.\\x1b[2J It…\n"
     )
+
+
+def test_a_sweep_gives_what_the_engine_gives_at_each_threshold() -> None:
+    # the sweep asks once and derives each threshold's decisions from the confidence; the
+    # engine at that threshold must decide the same
+    from bot.evaluation.calibration import sweep
+    from bot.evaluation.questions import load_questions
+
+    questions = load_questions(Path(__file__).parent.parent / "evals" / "seeds.yaml")
+    index = build_index(SEEDS, ChunkingConfig())
+    values = [0.0, 0.1, 0.3, 0.5, 0.8, 1.0]
+    runs = sweep(index, EngineConfig(), questions, values)
+    for value in values:
+        engine = Engine(index, EngineConfig(abstain_threshold=value))
+        real = run_questions(engine, questions, check_citations=False)
+        assert [(r.id, r.outcome, r.abstained) for r in runs[value]] == [
+            (r.id, r.outcome, r.abstained) for r in real
+        ]

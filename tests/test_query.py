@@ -9,6 +9,7 @@ from index.query import (
     DEFINITION,
     LIST,
     NAME,
+    QUANTITY,
     VALUE,
     YESNO,
     QuestionTerm,
@@ -35,7 +36,7 @@ def idf(term: str) -> float:
     [
         ("how do i install just the dependencies", {CODE}),
         ("whats the default http timout?", {VALUE, DEFINITION}),
-        ("default number of workers for the parallel installer?", {VALUE}),
+        ("default number of workers for the parallel installer?", {VALUE, QUANTITY}),
         ("who sued openai", {NAME}),
         ("what is the N pattern basically", {DEFINITION}),
         ("which wait stratagies are there", {LIST}),

@@ -148,7 +148,8 @@ def test_changed_documents_are_swapped_in_between_questions(tmp_path: Path) -> N
 
 WHO_SUED_AT_80 = f"""\
 Elon Musk, a co-founder of OpenAI, has sued the company, accusing it of
-betraying its original mission. [1]
+betraying its original mission. [1] He even offered to buy OpenAI for $97.4
+billion, but CEO Sam Altman rejected the offer. [1]
 
 [1] {SEED_FILE}:11-14
     This has sparked criticism, with some users preferring cheaper alternatives

@@ -54,8 +54,10 @@ def test_identifiers_give_their_whole_name_and_their_parts() -> None:
         "resp.is_ok", "resp", "ok", "max_pool_connections", "max", "pool", "connect",
     ]  # fmt: skip
     assert tokenize("socket.sleep(time)") == ["socket.sleep", "socket", "sleep", "time"]
-    assert tokenize("poetry install --no-root") == ["poetri", "instal", "no-root", "root"]
+    assert tokenize("poetry install --no-root") == ["poetri", "instal", "--no-root", "root"]
     assert tokenize("installer.max-workers") == ["installer.max-workers", "instal", "max", "worker"]
+    # a hyphenated word in prose is its parts
+    assert tokenize("a boundary-layer flow") == ["boundari", "layer", "flow"]
 
 
 def test_urls_are_not_words() -> None:

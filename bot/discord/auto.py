@@ -9,9 +9,10 @@ from index.models import Answer
 def confidence(answer: Answer) -> float:
     """How sure the engine is of ``answer``, from 0 to 1.
 
-    Today that is the share of the question's informative weight the best passage holds
-    (``Answer.coverage``), and 0 for an abstention. This is the one place to change when
-    the engine exposes a better signal: the auto-answer threshold follows it.
+    That is the answer's confidence (``Answer.coverage``: the share of the question's
+    informative weight its best unit holds, see ``index.answer``), and 0 for an
+    abstention. This is the one place to change when the engine exposes a better signal:
+    the auto-answer threshold follows it.
     """
     return 0.0 if answer.abstained else answer.coverage
 

@@ -392,7 +392,7 @@ def _cmd_calibrate(
         engine, _ = _build(set_settings)
         _warn_missing_sources(questions, engine, set_settings.docs_dir)
         set_runs = sweep(
-            engine.index, engine.config, questions, values, track=_track(path.name, "t")
+            engine.index, engine.config, questions, values, track=_track(path.name, "q")
         )
         for value in values:
             runs[value].extend(set_runs[value])
