@@ -254,21 +254,30 @@ class Engine:
         """Retrieve, then answer verbatim from the passages or abstain."""
         query = self.query(question, history)
         passages = self._retrieve(query, k)
-        weights: dict[str, float] = {}
-        for term, weight in zip(query.terms, query.weights):
-            weights[term] = max(weights.get(term, 0.0), weight * self._idf(term))
         return compose_answer(
             question,
             query.terms,
-            weights,
+            self.informative_weights(query),
             passages,
             threshold=self.config.abstain_threshold,
             kinds=query.kinds,
             own_terms=query.own if query.followup else None,
-            unknown_weight=query.unknown_weight * self._unknown_idf(),
+            unknown_weight=self.unknown_weight(query),
             followup=query.followup,
             max_units=self.config.max_answer_sentences,
         )
+
+    def informative_weights(self, query: Query) -> dict[str, float]:
+        """Each known term of the query with its informative weight: IDF times its turn
+        weight (the larger, for a term of several turns)."""
+        weights: dict[str, float] = {}
+        for term, weight in zip(query.terms, query.weights):
+            weights[term] = max(weights.get(term, 0.0), weight * self._idf(term))
+        return weights
+
+    def unknown_weight(self, query: Query) -> float:
+        """The informative weight of the query's words no chunk holds."""
+        return query.unknown_weight * self._unknown_idf()
 
     def _idf(self, term: str) -> float:
         idf = self.index.scorer.idf_of(term)

@@ -40,9 +40,10 @@ def test_ask_json_is_one_object_of_the_documented_shape(
 ) -> None:
     assert main(["ask", "When was Microsoft founded?", "--docs", str(SEEDS), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert list(data) == ["question", "answer", "abstained", "passages"]
+    assert list(data) == ["question", "answer", "abstained", "confidence", "passages"]
     assert data["question"] == "When was Microsoft founded?"
     assert data["abstained"] is True
+    assert 0 < data["confidence"] < 0.3  # below the threshold it abstained at
     assert data["answer"] == "The documents do not answer this question."
     assert [p["n"] for p in data["passages"]] == [1, 2, 3, 4, 5]
     first = data["passages"][0]

@@ -154,7 +154,7 @@ def test_format_failures_lists_question_expected_got() -> None:
     assert format_failures(results) == (
         "Failed questions (2 of 3):\n"
         "id  outcome   question    expected   got\n"
-        "m   missed    question m  x          (abstained; best passage held 25% of the question)\n"
+        "m   missed    question m  x          (abstained; confidence 25%)\n"
         "u   answered  question u  (abstain)  answer u"
     )
     assert format_failures(results[:1]) == "All 1 question passed."

@@ -69,7 +69,7 @@ def _got(result: QuestionResult) -> str:
     if result.error:
         return f"(refused: {result.error})"
     if result.abstained:
-        return f"(abstained; best passage held {result.coverage:.0%} of the question)"
+        return f"(abstained; confidence {result.coverage:.0%})"
     return result.answer
 
 

@@ -163,6 +163,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
+        "confidence": answer.coverage,
         "passages": [
             {
                 "n": n,
