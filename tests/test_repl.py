@@ -61,6 +61,25 @@ def test_question_then_followup_then_reset(seeds_engine: Engine) -> None:
                         "ask with the words the documents would use\n\n")
 
 
+def test_a_new_subject_starts_a_new_conversation(seeds_engine: Engine) -> None:
+    lines = [
+        "What did Elon Musk offer for OpenAI?",
+        "cloud provider",  # its own subject: starts afresh
+        "and what did it invest?",  # leans on the cloud question
+        "???",  # no words: an error, never the last answer again
+    ]
+    out = _run(seeds_engine, lines)
+    # "cloud provider" gets the answer it gets asked alone (with Musk's offer mixed in at
+    # half weight it would get another), and its follow-up leans on it, not on Musk
+    alone = seeds_engine.ask("cloud provider").text
+    assert alone.startswith("Microsoft and OpenAI had a strong relationship")
+    assert f"\n{alone}\n" in out
+    followup = seeds_engine.ask("and what did it invest?", history=("cloud provider",))
+    assert followup.followup and f"\n{followup.text}\n" in out
+    assert out.rstrip().endswith("! the question has no searchable words (only stopwords or "
+                                 "punctuation): ask with the words the documents would use")
+
+
 def test_k_open_explain_and_sources(seeds_engine: Engine) -> None:
     out = _run(seeds_engine, [":k 1", "who sued openai", ":open 1", ":explain 1", ":sources"])
     assert "Showing 1 passages per answer." in out

@@ -450,7 +450,7 @@ class DocqaBot(commands.Bot):
         except QuestionError:
             log.info("question via=%s %s rejected (no searchable words or too long)", via, where)
             raise
-        conversation.add(question)
+        conversation.add(question, answer)
         cited = dict.fromkeys(answer.passages[s.passage - 1].source for s in answer.sentences)
         log.info(
             "question via=%s %s docs=%s latency_ms=%.0f abstained=%s sources=%s",

@@ -150,7 +150,7 @@ class Repl:
         except DocqaError as exc:
             self.say(f"! {printable(str(exc), newlines=False)}")
             return True
-        self.conversation.add(line)
+        self.conversation.add(line, answer)
         self.last = Turn(answer, engine, history)
         self.say(format_answer(answer, color=self.color, width=self.width, brief=True))
         return True
