@@ -36,7 +36,8 @@ def highlight(text: str, terms: Iterable[str], color: bool) -> str:
     out: list[str] = []
     last = 0
     for start, end, stem in token_spans(text):
-        if stem in wanted:
+        # an identifier's parts share its span: mark the word once
+        if stem in wanted and start >= last:
             out.append(text[last:start])
             out.append(f"{BOLD}{YELLOW}{text[start:end]}{RESET}")
             last = end
