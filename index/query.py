@@ -168,16 +168,51 @@ _HOW_MEASURE = re.compile(
 )
 
 
+# Abbreviations of technical chat, read out when the documents do not use the short form
+# ("env var" for "environment variable"): tried before typo correction, only for a word
+# no chunk holds.
+ABBREVIATIONS = {
+    "env": "environment", "envs": "environments", "var": "variable", "vars": "variables",
+    "config": "configuration", "cfg": "configuration", "conf": "configuration",
+    "dir": "directory", "dirs": "directories", "repo": "repository",
+    "repos": "repositories", "dep": "dependency", "deps": "dependencies",
+    "pkg": "package", "pkgs": "packages", "auth": "authentication", "doc": "documentation",
+    "docs": "documentation", "info": "information", "arg": "argument", "args": "arguments",
+    "param": "parameter", "params": "parameters", "app": "application",
+    "apps": "applications", "db": "database", "func": "function", "fn": "function",
+    "lib": "library", "libs": "libraries", "msg": "message", "msgs": "messages",
+    "num": "number", "len": "length", "str": "string", "int": "integer", "bool": "boolean",
+    "dev": "development", "prod": "production", "req": "request", "reqs": "requests",
+    "resp": "response", "ver": "version", "impl": "implementation", "perf": "performance",
+    "src": "source", "dest": "destination", "tmp": "temporary", "temp": "temporary",
+    "cert": "certificate", "certs": "certificates", "creds": "credentials",
+    "pwd": "password", "passwd": "password", "cmd": "command", "cmds": "commands",
+    "exe": "executable", "ext": "extension", "ms": "milliseconds", "sec": "seconds",
+    "secs": "seconds", "min": "minimum", "max": "maximum", "mins": "minutes",
+    "hr": "hour", "hrs": "hours", "pic": "picture", "img": "image", "vid": "video",
+}  # fmt: skip
+
+
+def _expanded(word: str, known: Callable[[str], bool]) -> tuple[str, ...] | None:
+    """The terms of an abbreviation's long form, when the index holds them."""
+    long_form = ABBREVIATIONS.get(word)
+    if long_form is None:
+        return None
+    terms = word_terms(long_form)
+    return terms if terms and all(known(t) for t in terms) else None
+
+
 def question_terms(
     question: str, known: Callable[[str], bool], idf: Callable[[str], float]
 ) -> list[QuestionTerm]:
     """The question's terms in order, each distinct term once; a word whose every term is
-    unknown to the index is replaced by its correction when one exists. The measure word
-    of "how long / how big ..." is a question word, not a term."""
+    unknown to the index is replaced by its long form when it is a known abbreviation
+    ("env var"), else by its correction when one exists. The measure word of "how long /
+    how big ..." is a question word, not a term."""
     found: dict[str, QuestionTerm] = {}
     for word, terms in query_words(_HOW_MEASURE.sub("how", question)):
         if not any(known(t) for t in terms):
-            corrected = correct_word(word, known, idf)
+            corrected = _expanded(word, known) or correct_word(word, known, idf)
             if corrected is not None:
                 for term in corrected:
                     found.setdefault(term, QuestionTerm(term, word, True, corrected=True))

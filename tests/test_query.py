@@ -102,3 +102,12 @@ def test_question_terms_correct_only_unknown_words() -> None:
 )
 def test_followups_lean_on_the_turn_before(question: str, followup: bool) -> None:
     assert is_followup(question, question_terms(question, known, idf)) is followup
+
+
+def test_abbreviations_read_out_when_the_documents_use_the_long_form() -> None:
+    vocab = {"environ": 1.0, "variabl": 2.0, "set": 0.5, "env": 3.0}
+    terms = question_terms("which env var sets it", vocab.__contains__, vocab.__getitem__)
+    # "env" is in the documents (a command's name): kept; "var" is not: read out
+    assert [(t.term, t.word, t.corrected) for t in terms] == [
+        ("env", "env", False), ("variabl", "var", True), ("set", "sets", False),
+    ]  # fmt: skip
