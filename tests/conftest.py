@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from index.chunking import ChunkingConfig
+from index.models import Document
 from index.retrieval import Engine, EngineConfig, build_index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,3 +155,21 @@ def shared_dataset(name: str) -> Path | None:
         if folder.is_dir():
             return folder
     return None
+
+
+BlockRow = tuple[str, str, tuple[str, ...], int, int]
+
+
+def block_rows(doc: Document) -> list[BlockRow]:
+    """Each block of a loaded document as (kind, display text, heading path, first line,
+    last line): what the loader tests assert, whole."""
+    return [
+        (
+            b.kind,
+            doc.text[b.start : b.end],
+            b.heading_path,
+            doc.locate(b.start)[0],
+            doc.locate(b.end - 1)[0],
+        )
+        for b in doc.blocks
+    ]

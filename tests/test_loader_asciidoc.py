@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from conftest import block_rows
+
 from index.loaders import Skipped, load_file
 from index.models import Document
 
@@ -99,26 +101,13 @@ def _load(root: Path, name: str, text: str) -> Document | Skipped:
     return load_file(root, root / name, name)
 
 
-def _blocks(doc: Document) -> list[tuple[str, str, tuple[str, ...], int, int]]:
-    return [
-        (
-            b.kind,
-            doc.text[b.start : b.end],
-            b.heading_path,
-            doc.locate(b.start)[0],
-            doc.locate(b.end - 1)[0],
-        )
-        for b in doc.blocks
-    ]
-
-
 def test_the_common_subset_reads_as_rendered(tmp_path: Path) -> None:
     doc = _load(tmp_path, "manual.adoc", MANUAL)
     assert isinstance(doc, Document)
     title = ("Widget Manual",)
     install = (*title, "Install")
     options = (*title, "Options")
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         ("heading", "Widget Manual", title, 1, 1),
         (
             "paragraph",
@@ -163,7 +152,7 @@ def test_links_passthroughs_breaks_images_and_implicit_table_headers(tmp_path: P
     doc = _load(tmp_path, "inline.adoc", INLINE)
     assert isinstance(doc, Document)
     path = ("Inline",)
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         ("heading", "Inline", path, 1, 1),
         (
             "paragraph",

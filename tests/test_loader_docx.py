@@ -8,7 +8,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import failing_citations
+from conftest import block_rows, failing_citations
 
 from index.loaders import Skipped, load_file, source_lines
 from index.loaders import docx as docx_loader
@@ -46,11 +46,8 @@ def _handbook() -> bytes:
 
 
 def _blocks(doc: Document) -> list[tuple[str, str, int, int, tuple[str, ...]]]:
-    return [
-        (b.kind, doc.text[b.start : b.end], doc.locate(b.start)[0], doc.locate(b.end - 1)[0],
-         b.heading_path)
-        for b in doc.blocks
-    ]  # fmt: skip
+    """Each block as (kind, display text, first line, last line, heading path)."""
+    return [(kind, text, first, last, path) for kind, text, path, first, last in block_rows(doc)]
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import BlockRow as Row
+from conftest import block_rows
 
 from index.chunking import ChunkingConfig, chunk_document
 from index.citations import DocumentCache, verify_citation
@@ -15,25 +17,8 @@ from index.models import Document, Passage
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 
-Row = tuple[str, str, tuple[str, ...], int, int]
-
-
-def _blocks(doc: Document) -> list[Row]:
-    """Each block as (kind, display text, heading path, first line, last line)."""
-    return [
-        (
-            b.kind,
-            doc.text[b.start : b.end],
-            b.heading_path,
-            doc.locate(b.start)[0],
-            doc.locate(b.end - 1)[0],
-        )
-        for b in doc.blocks
-    ]
-
-
 def _page(text: str) -> list[Row]:
-    return _blocks(html_loader.load_html("page.html", text))
+    return block_rows(html_loader.load_html("page.html", text))
 
 
 def _fixture(name: str) -> Document:
@@ -53,7 +38,7 @@ def test_html_suffixes_are_read() -> None:
 def test_visible_text_headings_and_source_lines(docs_dir: Path) -> None:
     doc = load_file(docs_dir, docs_dir / "faq.html", "faq.html")
     assert isinstance(doc, Document)
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         ("heading", "Widget FAQ", ("Widget FAQ",), 4, 4),
         (
             "paragraph",
@@ -110,7 +95,7 @@ def test_docs_site_page_keeps_its_main_content_only() -> None:
     """Skip link, cookie banner, site header and nav, sidebar, breadcrumbs, ¶ anchors and
     footer are dropped; the table reads by row, the admonition as quotes, the code by line."""
     doc = _fixture("docs_site.html")
-    assert _blocks(doc) == DOCS_SITE
+    assert block_rows(doc) == DOCS_SITE
     assert doc.metadata == {
         "title": "Configuration — Widget 2.1 documentation",
         "description": "How to configure Widget.",
@@ -212,7 +197,7 @@ def test_ldoc_page_sidebar_dropped_and_function_terms_are_headings() -> None:
     module = "Module pl.stringx"
     strip = (module, "Functions", "strip (s[, chrs])")
     wrap = (module, "Functions", "wrap (s[, width=70[, breaklong=false]])")
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         ("heading", module, (module,), 51, 51),
         ("paragraph", "Python-style extended string library.", (module,), 52, 52),
         ("heading", "Functions", (module, "Functions"), 54, 54),

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import block_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,28 +23,11 @@ from index.retrieval import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 
-Row = tuple[str, str, tuple[str, ...], int, int]
-
-
 def _load(root: Path, name: str, text: str) -> Document:
     (root / name).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     doc = load_file(root, root / name, name)
     assert isinstance(doc, Document), doc
     return doc
-
-
-def _blocks(doc: Document) -> list[Row]:
-    """Each block as (kind, display text, heading path, first line, last line)."""
-    return [
-        (
-            b.kind,
-            doc.text[b.start : b.end],
-            b.heading_path,
-            doc.locate(b.start)[0],
-            doc.locate(b.end - 1)[0],
-        )
-        for b in doc.blocks
-    ]
 
 
 PAGE = """
@@ -100,7 +84,7 @@ def test_a_page_reads_as_its_rendered_text(tmp_path: Path) -> None:
     title = ("Installing Widget",)
     help_ = (*title, "Getting help")
     options = (*help_, "Options")
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         # the first "#" heading says the title: it is not repeated, and stays the root
         ("heading", "Installing Widget", title, 11, 11),
         (
@@ -154,7 +138,7 @@ def test_toml_front_matter_title_becomes_the_first_heading(tmp_path: Path) -> No
         Activate the environment first.
         """,
     )
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         ("heading", "Activating", ("Activating",), 3, 3),
         ("paragraph", "Activate the environment first.", ("Activating",), 7, 7),
     ]
@@ -181,7 +165,7 @@ def test_a_hash_line_in_a_fence_is_code(tmp_path: Path) -> None:
         ```
         """,
     )
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         ("heading", "Title", ("Title",), 1, 1),
         ("code", "# not a heading\n```sh\necho hi\n```", ("Title",), 4, 7),
         ("code", "# a comment line\n[tool.poetry]", ("Title",), 11, 12),
@@ -239,7 +223,7 @@ HUGO = """
 def test_hugo_shortcodes_admonitions_quotes_and_html(tmp_path: Path) -> None:
     doc = _load(tmp_path, "hugo.md", HUGO)
     path = ("Activating",)
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         ("heading", "Activating", path, 2, 2),
         ("paragraph", "Read the configuration first.", path, 5, 5),
         ("paragraph", "Bash", path, 8, 8),  # a tab's name, from the tabs shortcode
@@ -289,7 +273,7 @@ def test_mdx_esm_jsx_and_comments_are_blanked_line_for_line(tmp_path: Path) -> N
     doc = _load(tmp_path, "guide.mdx", MDX)
     path = ("Deploying",)
     assert doc.kind == "mdx"
-    assert _blocks(doc) == [
+    assert block_rows(doc) == [
         ("heading", "Deploying", path, 8, 8),
         # JSX inside inline code stays: it is what the page shows
         ("paragraph", "Deploy with the <Deploy /> component or the CLI.", path, 10, 10),

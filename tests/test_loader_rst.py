@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, failing_citations, shared_dataset
+from conftest import ROOT, block_rows, failing_citations, shared_dataset
 
 from index.chunking import ChunkingConfig
 from index.loaders import Skipped, load_file
@@ -143,11 +143,8 @@ True
 
 
 def _blocks(doc: Document) -> list[tuple[str, str, int, int, tuple[str, ...]]]:
-    return [
-        (b.kind, doc.text[b.start : b.end], doc.locate(b.start)[0], doc.locate(b.end - 1)[0],
-         b.heading_path)
-        for b in doc.blocks
-    ]  # fmt: skip
+    """Each block as (kind, display text, first line, last line, heading path)."""
+    return [(kind, text, first, last, path) for kind, text, path, first, last in block_rows(doc)]
 
 
 @pytest.fixture

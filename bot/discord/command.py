@@ -20,7 +20,7 @@ from bot.discord.folders import Folder, LinkMaker
 from bot.discord.links import DocLinks, FrontMatter
 from bot.discord.logs import JsonLinesLog
 from bot.discord.report import collect, format_report, group, question_set_yaml
-from bot.options import add_docs_option, build_live
+from bot.options import add_docs_option, build_live, positive_int
 from bot.settings import Settings, SettingsError, load_settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -228,16 +228,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add ``docqa discord`` and ``docqa report`` to the ``docqa`` command."""
     parser = subparsers.add_parser(
@@ -271,7 +261,7 @@ def register(subparsers: Any) -> None:
         help="also write the questions as a question set for docqa eval, to review",
     )
     report.add_argument(
-        "--days", type=_days, metavar="N", help="only the last N days (default: everything logged)"
+        "--days", type=positive_int, metavar="N", help="only the last N days (default: everything logged)"
     )
     report.add_argument(
         "--docs", type=Path, metavar="DIR",
