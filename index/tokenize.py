@@ -55,11 +55,14 @@ STOPWORDS: frozenset[str] = frozenset((_NLTK_STOPWORDS + _QUESTION_WORDS + _CONT
 # A number (with thousands separators or decimals) or a word, apostrophes, inner dots,
 # underscores and hyphens kept ("don't", "u.s", "max_size", "socket.sleep",
 # "installer.max-workers"), with the dashes of an option ("--no-root"); other punctuation
-# splits words. An URL is matched first so that it can be left out whole.
+# splits words. An URL is matched first so that it can be left out whole; a version
+# requirement keeps its operator ("^1.2.3", "~=1.2", ">=2.0").
 _TOKEN = re.compile(
     r"(?:https?|ftp)://[^\s<>\"'`)\]]+|www\.[^\s<>\"'`)\]]+"
+    r"|(?<![\w=<>!~^])(?:\^|~=?|[<>]=?|==|!=)\d+(?:\.\d+)*(?:\.\*)?"
     r"|\d+(?:[.,]\d+)*|(?:(?<![\w-])--?(?=[^\W\d_]))?[^\W_]+(?:['._-]+[^\W_]+)*"
 )
+_VERSION_SPEC = re.compile(r"(?:\^|~=?|[<>]=?|==|!=)(\d+(?:\.\d+)*)")
 _PARTS = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _URL = re.compile(r"(?:https?|ftp)://|www\.")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
@@ -100,6 +103,10 @@ def word_terms(raw: str) -> tuple[str, ...]:
     hyphenated word its parts; none for a stopword or an URL."""
     if _URL.match(raw):
         return ()
+    spec = _VERSION_SPEC.match(raw)
+    if spec:
+        # a version requirement ("^1.2.3", "~=1.2", ">=2.0") and its bare version
+        return (raw, spec.group(1))
     word = _normalize(raw)
     if not _is_compound(word):
         if "-" in word:
@@ -137,7 +144,7 @@ def tokenize(text: str) -> list[str]:
 
 def fingerprint() -> str:
     """Changes whenever the tokenizer would give other terms (saved indexes check it)."""
-    return f"tokenize-v3:pystemmer-english:stop{len(STOPWORDS)}:ident-option-url"
+    return f"tokenize-v3:pystemmer-english:stop{len(STOPWORDS)}:ident-option-url-spec"
 
 
 class _TermCache(dict[str, tuple[str, ...]]):

@@ -72,3 +72,12 @@ def test_contractions_typed_without_apostrophes_are_stopwords() -> None:
         "timeout", "retri", "work", "know",
     ]  # fmt: skip
     assert {"whats", "doesnt", "what's", "don't", "cant"} <= STOPWORDS
+
+
+def test_version_requirements_keep_their_operator() -> None:
+    # "^1.2.3" and "~1.2.3" allow different versions: each is a term, with the bare version
+    assert tokenize("^1.2.3 ~1.2 ~=1.2 >=1.2.0 <2.0.0") == [
+        "^1.2.3", "1.2.3", "~1.2", "1.2", "~=1.2", "1.2", ">=1.2.0", "1.2.0", "<2.0.0", "2.0.0",
+    ]  # fmt: skip
+    # an assignment is not a requirement
+    assert tokenize("x=1 retries==2") == ["x", "1", "retri", "2"]
