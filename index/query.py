@@ -193,6 +193,22 @@ ABBREVIATIONS = {
 }  # fmt: skip
 
 
+# Phrasal verbs of chat read as the word documentation uses ("turn off" the timeout: the
+# docs "disable" it), when the index holds that word.
+PHRASES = (
+    (re.compile(r"\b(?:turn|switch|shut)(?:s|ed|ing)?\s+off\b", re.IGNORECASE), "disable"),
+    (re.compile(r"\b(?:turn|switch)(?:s|ed|ing)?\s+on\b", re.IGNORECASE), "enable"),
+    (re.compile(r"\bget(?:s|ting)?\s+rid\s+of\b", re.IGNORECASE), "remove"),
+)
+
+
+def _rephrased(question: str, known: Callable[[str], bool]) -> str:
+    for phrase, word in PHRASES:
+        if all(known(t) for t in word_terms(word)):
+            question = phrase.sub(word, question)
+    return question
+
+
 def _expanded(word: str, known: Callable[[str], bool]) -> tuple[str, ...] | None:
     """The terms of an abbreviation's long form, when the index holds them."""
     long_form = ABBREVIATIONS.get(word)
@@ -210,7 +226,7 @@ def question_terms(
     ("env var"), else by its correction when one exists. The measure word of "how long /
     how big ..." is a question word, not a term."""
     found: dict[str, QuestionTerm] = {}
-    for word, terms in query_words(_HOW_MEASURE.sub("how", question)):
+    for word, terms in query_words(_rephrased(_HOW_MEASURE.sub("how", question), known)):
         if not any(known(t) for t in terms):
             corrected = _expanded(word, known) or correct_word(word, known, idf)
             if corrected is not None:

@@ -111,3 +111,21 @@ def test_abbreviations_read_out_when_the_documents_use_the_long_form() -> None:
     assert [(t.term, t.word, t.corrected) for t in terms] == [
         ("env", "env", False), ("variabl", "var", True), ("set", "sets", False),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("question", "vocab", "terms"),
+    [
+        # the documents say "disable": the phrasal verb is read as it
+        ("how do i turn off the timeout", {"disabl", "timeout", "turn"}, ["disabl", "timeout"]),
+        ("Switching on debug mode?", {"enabl", "debug", "mode"}, ["enabl", "debug", "mode"]),
+        ("how to get rid of the cache", {"remov", "cach"}, ["remov", "cach"]),
+        # the documents never say "disable": the words stay as typed
+        ("how do i turn off the timeout", {"turn", "timeout"}, ["turn", "timeout"]),
+    ],
+)
+def test_phrasal_verbs_read_as_the_documents_word(
+    question: str, vocab: set[str], terms: list[str]
+) -> None:
+    found = question_terms(question, vocab.__contains__, lambda term: 1.0)
+    assert [t.term for t in found if t.known] == terms
