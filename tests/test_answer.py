@@ -112,6 +112,11 @@ def docs_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
             "how do i turn on crash reports",
             "Crash reports are opt-in: enable them with widget config reports.enabled true. [1]",
         ),
+        # a word no document holds ("activate") does not sink the words it does hold
+        (
+            "how do i activate crash reports",
+            "Crash reports are opt-in: enable them with widget config reports.enabled true. [1]",
+        ),
         ("does widget send telemetry", "Widget never sends telemetry. [1]"),
     ],
 )
