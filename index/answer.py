@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from index.chunking import passage_sentences, split_sentences
+from index.chunking import SIGNATURE, passage_sentences, split_sentences
 from index.models import Answer, AnswerSentence, BlockSpan, Passage
 from index.query import CODE, DEFINITION, LIST, NAME, QUANTITY, VALUE
 from index.tokenize import tokenize
@@ -511,6 +511,8 @@ def _followers(best: _Scored, units: Sequence[Unit], kinds: frozenset[str]) -> l
         prev = None
     if nxt is not None and nxt.block == unit.block and _CONTINUATION.match(nxt.text):
         found.append(nxt)
+    elif nxt is not None and SIGNATURE.match(unit.text):
+        found.append(nxt)  # an API entry's signature is followed by what it does
     wanted = kinds & {CODE, VALUE, NAME, LIST}
     if wanted and not best.has_kind:
         for near in (nxt, prev):

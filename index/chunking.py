@@ -40,7 +40,12 @@ class ChunkingConfig(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        return f"chunk-v3:{self.chunk_size}:{self.chunk_overlap}"
+        return f"chunk-v4:{self.chunk_size}:{self.chunk_overlap}"
+
+
+# A paragraph that is only a signature ("socket.protect(func)", "List:sort ([cmp='<'])"):
+# the name of an API entry whose description follows
+SIGNATURE = re.compile(r"^[\w.:]+ ?[({][^\n]{0,200}[)}]$")
 
 
 @dataclass(frozen=True)
@@ -158,13 +163,15 @@ def document_pieces(doc: Document, size: int) -> list[Piece]:
             spans = split_sentences(doc.text, block.start, block.end)
         for a, b in spans:
             pieces.extend(_cut_long(doc.text, Piece(a, b, i), size))
-        # a lead-in ("... like so:") stays with the block it introduces
+        # a lead-in ("... like so:") stays with the block it introduces, and an API
+        # entry's signature ("socket.protect(func)") with its description
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        shown = doc.text[block.start : block.end].strip()
         if (
             pieces
             and pieces[-1].block == i
             and block.kind in ("paragraph", "list_item", "quote")
-            and doc.text[block.start : block.end].rstrip().endswith(":")
+            and (shown.endswith(":") or bool(SIGNATURE.match(shown)))
             and nxt is not None
             and nxt.kind != "heading"
         ):

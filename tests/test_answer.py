@@ -128,6 +128,24 @@ def test_the_unit_that_answers(docs_engine: Engine, question: str, answer: str) 
         assert " ".join(sentence.text.split()) in " ".join(passage.split())
 
 
+def test_an_api_signature_is_quoted_with_its_description(tmp_path: Path) -> None:
+    (tmp_path / "reference.md").write_text(
+        "# Reference\n\n"
+        "The functions below come from the widget namespace.\n\n"
+        "widget.protect(func)\n\n"
+        "Converts a function that throws exceptions into a safe function.\n\n"
+        "widget.sleep(time)\n\n"
+        "Freezes the program execution during a given amount of time.\n",
+        encoding="utf-8",
+    )
+    result = Engine(build_index(tmp_path, ChunkingConfig())).ask("what does widget.protect do")
+    # the signature alone names the entry; what it does is the line after it
+    assert result.text == (
+        "widget.protect(func) [1] "
+        "Converts a function that throws exceptions into a safe function. [1]"
+    )
+
+
 def test_code_is_marked_as_code(docs_engine: Engine) -> None:
     result = docs_engine.ask("how do i install just the dependencies and not my project")
     assert [s.kind for s in result.sentences] == ["code"]

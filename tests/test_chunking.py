@@ -142,6 +142,30 @@ def test_a_lead_in_stays_with_the_block_it_introduces() -> None:
     assert chunks[1].blocks == ((0, 44, "paragraph"), (46, 87, "code"))
 
 
+@pytest.mark.parametrize(
+    ("signature", "glued"),
+    [
+        ("socket.protect(func)", True),
+        ("List:sort ([cmp='<'])", True),
+        ("http.request{ url = string, [sink = LTN12 sink] }", True),
+        ("Use socket.protect(func) for that.", False),  # a sentence that names a call
+    ],
+)
+def test_an_api_signature_stays_with_its_description(signature: str, glued: bool) -> None:
+    first = "The function returns your customized try function, ready for use."
+    description = "Converts a function that throws exceptions into a safe function."
+    text = f"{first}\n\n{signature}\n\n{description}"
+    doc = _typed(text, [
+        ("paragraph", first), ("paragraph", signature), ("paragraph", description),
+    ])  # fmt: skip
+    size = len(first) + 2 + len(signature) + 1
+    chunks = chunk_document(doc, ChunkingConfig(chunk_size=size, chunk_overlap=0))
+    if glued:  # the signature opens the chunk of its description, not ends the one before
+        assert [c.text for c in chunks] == [first, f"{signature}\n\n{description}"]
+    else:
+        assert [c.text for c in chunks] == [f"{first}\n\n{signature}", description]
+
+
 def test_list_items_and_code_are_never_cut_unless_too_long() -> None:
     code = "\n".join(f"line {i} = value_{i}" for i in range(12))
     text = "- first item, fairly long, with its (Default 100)\n\n- second item\n\n" + code
