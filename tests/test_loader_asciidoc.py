@@ -179,3 +179,15 @@ def test_pathological_lines_load(tmp_path: Path) -> None:
     doc = _load(tmp_path, "a.adoc", text)
     assert isinstance(doc, Document)
     assert [b.kind for b in doc.blocks] == ["paragraph", "paragraph", "paragraph"]
+
+
+def test_an_attribute_bomb_is_skipped_at_the_per_file_bound(tmp_path: Path) -> None:
+    # each entry refers to the value before it twice: 64 lines would make 2**64 characters
+    # (a 700-byte file took minutes and then all the memory)
+    text = ":a: ha\n" + ":a: {a}{a}\n" * 64 + "\n{a}\n"
+    assert _load(tmp_path, "bomb.adoc", text) == Skipped(
+        "bomb.adoc", "more than 20,000,000 characters of text (the per-file bound)"
+    )
+    # a few doublings are an ordinary document
+    doc = _load(tmp_path, "ok.adoc", ":a: ha\n" + ":a: {a}{a}\n" * 3 + "\nLaugh: {a}.\n")
+    assert isinstance(doc, Document) and doc.text == "Laugh: " + "ha" * 2**3 + "."

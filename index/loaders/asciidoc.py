@@ -88,6 +88,9 @@ class _Reader:
         self.pending = _Pending()
         # open compound blocks: (delimiter line, block kind) innermost last
         self.contexts: list[tuple[str, BlockKind]] = []
+        # characters that attribute references added: ``:a: {a}{a}`` doubles a value per
+        # line, so this counts against the per-file bound as the references are replaced
+        self.expanded = 0
 
     # the whole document ---------------------------------------------------------------------
 
@@ -412,7 +415,13 @@ class _Reader:
     def _reference(self, m: re.Match[str]) -> str:
         if m.group(1):  # \{name} is the text {name}
             return m.group()[1:]
-        return self.attributes.get(m.group(2).lower(), m.group())
+        value = self.attributes.get(m.group(2).lower())
+        if value is None:
+            return m.group()
+        if len(value) > len(m.group()):
+            self.expanded += len(value) - len(m.group())
+            check_work(self.expanded)
+        return value
 
     def _inline(self, text: str) -> str:
         """What a reader sees of a line: passthroughs kept as typed, attributes
