@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -27,7 +28,7 @@ from index.loaders import (
 )
 from index.models import Document
 from index.retrieval import Engine
-from index.store import open_index
+from index.store import Changes, open_index
 
 T = TypeVar("T")
 
@@ -172,6 +173,20 @@ def test_index_build_and_eval_skip_pipes_and_links_with_a_reason(
     questions.write_text("- question: what spins in the wind\n  answers: [Turbines]\n")
     assert _finishes(lambda: main(["eval", str(questions), "--docs", docs])) == 0
     assert "All 1 question passed." in capsys.readouterr().out
+
+
+def test_pipes_and_links_are_not_read_again_at_every_start(
+    odd_folder: Path, tmp_path: Path
+) -> None:
+    # a broken link or a loop was recorded without a stat: every start found it "changed",
+    # warned again and wrote a new generation
+    past = time.time() - 30  # old enough to be trusted without hashing
+    for entry in odd_folder.iterdir():
+        os.utime(entry, (past, past), follow_symlinks=False)
+    data = tmp_path / "data"
+    _finishes(lambda: open_index(odd_folder, data, ChunkingConfig()))
+    index, report = _finishes(lambda: open_index(odd_folder, data, ChunkingConfig()))
+    assert (report.action, report.changes, index.skipped) == ("loaded", Changes(), ODD_SKIPS)
 
 
 def test_a_file_name_that_is_not_utf8_gets_a_printable_source(

@@ -120,14 +120,18 @@ def scan(root: Path) -> list[FileStat]:
     return [FileStat(path, source, size, mtime) for source, path, size, mtime in found]
 
 
+# the digest of what cannot be read (a pipe, a broken link), as the store keeps it
+_NO_DIGEST = "0" * 64
+
+
 def _sha256(path: Path) -> str:
     try:
         with open(path, "rb", opener=_nonblocking) as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return ""  # a pipe or device: never read (the loader skips it)
+                return _NO_DIGEST  # a pipe or device: never read (the loader skips it)
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
-        return ""
+        return _NO_DIGEST
 
 
 def _nonblocking(path: str, flags: int) -> int:
@@ -220,20 +224,14 @@ def index_files(jobs: Sequence[tuple[Path, Path, str, ChunkingConfig]]) -> list[
     results: list[FileResult] = []
     texts: list[str] = []
     for root, path, source, config in jobs:
-        try:
-            before = os.stat(path)
-        except OSError:
-            before = None
+        before = _stat(path)
         digest = _sha256(path)
         loaded = load_file(root, path, source)
         size = before.st_size if before else 0
         mtime = before.st_mtime_ns if before else -1
-        try:
-            after = os.stat(path)
-            if before is None or (after.st_size, after.st_mtime_ns) != (size, mtime):
-                mtime = -1  # it moved while we read it: hash it again at the next start
-        except OSError:
-            mtime = -1
+        after = _stat(path)
+        if before is None or after is None or (after.st_size, after.st_mtime_ns) != (size, mtime):
+            mtime = -1  # it moved while we read it: hash it again at the next start
         if isinstance(loaded, Skipped):
             results.append(FileResult(source, size, mtime, digest, skipped=loaded.reason))
             continue
@@ -253,6 +251,18 @@ def index_files(jobs: Sequence[tuple[Path, Path, str, ChunkingConfig]]) -> list[
     for result in results:
         result.tokens = [next(tokens) for _ in result.rows]
     return results
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """The stat ``scan`` records: the file's, or for a broken link or a link loop the
+    link's own (else such a link would differ from its record at every start)."""
+    try:
+        return os.stat(path)
+    except OSError:
+        try:
+            return os.lstat(path)
+        except OSError:
+            return None
 
 
 # files per task: enough for the word cache to pay off, few enough to stream
