@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -432,3 +433,36 @@ def test_a_saved_index_answers_without_importing_markdown_it(tmp_path: Path) -> 
     )  # fmt: skip
     assert "Install the turbine first." in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "False"
+
+
+def _calls(work: Callable[[], object]) -> int:
+    """The Python function calls (and generator steps) ``work`` makes: a measure of work
+    that, unlike a clock, is the same at every run."""
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        count += event == "call"
+
+    sys.setprofile(profile)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def test_a_page_of_admonitions_reads_in_linear_work(tmp_path: Path) -> None:
+    # every paragraph looked through every admonition's lines: 1 MB of them took minutes
+    def page(n: int) -> str:
+        outer = "{{% warning %}}\nOuter.\n\n{{% note %}}\nInner.\n{{% /note %}}\n\nAfter.\n{{% /warning %}}"
+        return "\n\n".join(f"{outer}\n\nParagraph {i}." for i in range(n))
+
+    doc = _load(tmp_path, "a.md", page(2))
+    assert [(kind, text) for kind, text, *_ in block_rows(doc)] == [
+        ("quote", "Outer."), ("quote", "Inner."), ("quote", "After."), ("paragraph", "Paragraph 0."),
+        ("quote", "Outer."), ("quote", "Inner."), ("quote", "After."), ("paragraph", "Paragraph 1."),
+    ]  # fmt: skip
+    small = _calls(lambda: _load(tmp_path, "a.md", page(100)))
+    large = _calls(lambda: _load(tmp_path, "a.md", page(400)))
+    assert large < 5 * small, f"4 times the admonitions cost {large / small:.1f} times the work"

@@ -15,6 +15,7 @@ content stays. ``index.loaders.mdx`` blanks MDX's ESM and JSX the same way.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import html
 import re
@@ -405,7 +406,14 @@ class _Writer(DocumentWriter):
     def __init__(self, prepared: Prepared, inline: _InlineReader) -> None:
         super().__init__()
         self.inline = inline
-        self.quotes = prepared.quotes
+        # the admonitions' line ranges (they may nest) as sorted starts, each with the
+        # furthest end of the ranges starting there or before: one lookup per paragraph
+        # (a scan of every range per paragraph made a page of admonitions quadratic)
+        quotes = sorted(prepared.quotes)
+        self.quote_starts = [start for start, _ in quotes]
+        self.quote_ends: list[int] = []
+        for _, end in quotes:
+            self.quote_ends.append(max(end, self.quote_ends[-1] if self.quote_ends else end))
         self.labels = sorted(prepared.labels)
 
     def emit(self, kind: BlockKind, segments: list[Segment], container: int | None = None) -> None:
@@ -419,7 +427,8 @@ class _Writer(DocumentWriter):
         super().emit(kind, segments, container)
 
     def in_quote(self, line: int) -> bool:
-        return any(start <= line <= end for start, end in self.quotes)
+        i = bisect.bisect_right(self.quote_starts, line)
+        return i > 0 and self.quote_ends[i - 1] >= line
 
     # walking ------------------------------------------------------------------------------
 
