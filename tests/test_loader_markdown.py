@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -466,3 +467,29 @@ def test_a_page_of_admonitions_reads_in_linear_work(tmp_path: Path) -> None:
     small = _calls(lambda: _load(tmp_path, "a.md", page(100)))
     large = _calls(lambda: _load(tmp_path, "a.md", page(400)))
     assert large < 5 * small, f"4 times the admonitions cost {large / small:.1f} times the work"
+
+
+def test_the_time_bound_stops_markdown_its_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every line of a quote nested 40 deep is read 40 times: 1 MB of it took markdown-it
+    # 20 s in one call, and the bound was only checked around that call
+    from markdown_it import MarkdownIt
+
+    from index import loaders
+
+    returned: list[bool] = []
+    parse = MarkdownIt.parse
+    def spy(self: MarkdownIt, *args: object, **kwargs: object) -> object:
+        tokens = parse(self, *args, **kwargs)
+        returned.append(True)
+        return tokens
+
+    monkeypatch.setattr(MarkdownIt, "parse", spy)
+    ticks = itertools.chain([0.0, 0.0], itertools.repeat(31.0))  # late from the parse on
+    monkeypatch.setattr(loaders, "_clock", lambda: next(ticks))
+    (tmp_path / "deep.md").write_text(">" * 60 + " deep\n" + "> a\n" * 20_000, encoding="utf-8")
+    assert load_file(tmp_path, tmp_path / "deep.md", "deep.md") == Skipped(
+        "deep.md", "took more than 30 s to read (the per-file time bound)"
+    )
+    assert returned == []  # stopped inside the parse
