@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -340,3 +341,31 @@ def test_docqa_ask_on_a_saved_index_does_not_import_docutils(tmp_path: Path) -> 
     assert done.stdout == (
         "loaded Widget Guide > Installing > Settings > WIDGET_TIMEOUT\nFalse False\n"
     )
+
+
+def test_the_time_bound_stops_docutils_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docutils parses a file in one call: 1 MB of short sections took it 26 s, and the
+    # bound was only checked after that call
+    import docutils.core
+
+    from index import loaders
+
+    returned: list[bool] = []
+    publish = docutils.core.publish_doctree
+
+    def spy(*args: object, **kwargs: object) -> object:
+        tree = publish(*args, **kwargs)
+        returned.append(True)
+        return tree
+
+    monkeypatch.setattr(docutils.core, "publish_doctree", spy)
+    ticks = itertools.chain([0.0, 0.0], itertools.repeat(31.0))  # late from the parse on
+    monkeypatch.setattr(loaders, "_clock", lambda: next(ticks))
+    sections = "".join(f"Title {i}\n{'=-~^'[i % 4] * 12}\n\nText {i}.\n\n" for i in range(600))
+    (tmp_path / "long.rst").write_text(sections, encoding="utf-8")
+    assert load_file(tmp_path, tmp_path / "long.rst", "long.rst") == Skipped(
+        "long.rst", "took more than 30 s to read (the per-file time bound)"
+    )
+    assert returned == []  # stopped inside the parse

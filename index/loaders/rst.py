@@ -153,12 +153,36 @@ def _as_plain_text(source: str, text: str) -> Document:
 
 def _parse(text: str) -> Any:
     from docutils.core import publish_doctree
-    from docutils.parsers.rst import roles
+    from docutils.parsers.rst import Parser, roles
 
     _register_sphinx()
     _register_unknown(text)
     roles._roles.pop("", None)  # a default-role left by a file whose parse failed
-    return publish_doctree(text, settings_overrides=dict(_SETTINGS))
+    parser = Parser(inliner=_checked_inliner())
+    return publish_doctree(text, parser=parser, settings_overrides=dict(_SETTINGS))
+
+
+def _checked_inliner() -> Any:
+    """docutils' inline parser, checking the per-file work bound every 256 texts: the
+    parse is one call, and some files make it slow (1 MB of short sections or table rows
+    took docutils 20 s), so such a file stops at the bound instead. (The method is
+    replaced on the instance: docutils builds its patterns from the class's own
+    attributes, which a subclass would not have.)"""
+    from docutils.parsers.rst.states import Inliner
+
+    inliner = Inliner()
+    parse = inliner.parse
+    calls = 0
+
+    def checked(text: str, lineno: int, memo: Any, parent: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if not calls & 255:
+            check_work()
+        return parse(text, lineno, memo, parent)
+
+    inliner.parse = checked  # type: ignore[method-assign]
+    return inliner
 
 
 class _AnyOptions(dict[str, Any]):
