@@ -102,6 +102,39 @@ def test_bad_files_are_skipped_with_a_reason(
     )
 
 
+def test_any_error_of_a_parser_is_that_files_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pypdf raised NotImplementedError and AttributeError outside the loader's except list,
+    # and a deep document can make a parser recurse past the limit: each stopped every start
+    errors = {
+        "filter.pdf": NotImplementedError("Unsupported filter /Foo"),
+        "trailer.pdf": AttributeError("'NameObject' object has no attribute 'items'"),
+        "deep.pdf": RecursionError("maximum recursion depth exceeded"),
+    }
+
+    def parser_fails(source: str, data: bytes) -> Document:
+        if source in errors:
+            raise errors[source]
+        return real_pdf(source, data)
+
+    real_pdf = loaders.LOADERS[".pdf"]
+    monkeypatch.setitem(loaders.LOADERS, ".pdf", parser_fails)
+    for name in errors:
+        (tmp_path / name).write_bytes(b"%PDF-1.4")
+    (tmp_path / "good.txt").write_text("The good file is read.\n", encoding="utf-8")
+    result = load_documents(tmp_path)
+    assert [d.source for d in result.documents] == ["good.txt"]
+    assert result.skipped == [
+        Skipped("deep.pdf", "could not be read (RecursionError: maximum recursion depth exceeded)"),
+        Skipped("filter.pdf", "could not be read (NotImplementedError: Unsupported filter /Foo)"),
+        Skipped(
+            "trailer.pdf",
+            "could not be read (AttributeError: 'NameObject' object has no attribute 'items')",
+        ),
+    ]
+
+
 def test_no_usable_document_says_where_and_what(tmp_path: Path) -> None:
     (tmp_path / "x.png").write_bytes(b"\x89PNG")
     with pytest.raises(NoDocumentsError) as err:
