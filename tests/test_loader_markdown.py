@@ -303,6 +303,59 @@ def test_a_page_without_text_is_skipped_with_a_reason(
     assert load_file(tmp_path, tmp_path / "a.md", "a.md") == Skipped("a.md", reason)
 
 
+def _alias_bomb(levels: int) -> str:
+    """Front matter whose each line lists the anchor before it nine times: ``levels`` lines
+    flatten to 9 ** (levels + 1) values."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "---\ntitle: Laughs\n" + "\n".join(lines) + "\n---\n# Laughs\n\nSome text.\n"
+
+
+@pytest.mark.parametrize(
+    ("front", "reason"),
+    [
+        # 9**6 values (0.6 s, 3 MB), then a 530-byte page of 9**9 (minutes, gigabytes)
+        (_alias_bomb(5), "front matter of more than 1,000,000 characters once its YAML "
+         "aliases are expanded (an alias bomb?)"),
+        (_alias_bomb(8), "front matter of more than 1,000,000 characters once its YAML "
+         "aliases are expanded (an alias bomb?)"),
+        ("---\ntitle: x\ntags: &a [x, *a]\n---\n# T\n\nSome text.\n",
+         "front matter holds itself (a YAML alias inside its anchor)"),
+        # flattening the fields recursed past Python's stack (a RecursionError traceback)
+        ("---\ntitle: x\ntags: " + "[" * 500 + "]" * 500 + "\n---\n# T\n\nSome text.\n",
+         "front matter nested more than 50 levels deep"),
+        ("+++\ntitle = 'x'\ntags = " + "[" * 500 + "]" * 500 + "\n+++\n# T\n\nSome text.\n",
+         "front matter nested more than 50 levels deep"),
+    ],
+)  # fmt: skip
+def test_hostile_front_matter_is_refused_before_it_is_flattened(
+    tmp_path: Path, front: str, reason: str
+) -> None:
+    assert len(_alias_bomb(8).encode()) < 600
+    (tmp_path / "a.md").write_text(front, encoding="utf-8")
+    assert load_file(tmp_path, tmp_path / "a.md", "a.md") == Skipped("a.md", reason)
+
+
+def test_front_matter_with_a_few_aliases_reads(tmp_path: Path) -> None:
+    doc = _load(
+        tmp_path,
+        "a.md",
+        """
+        ---
+        title: Widget
+        base: &b [install, setup]
+        tags: *b
+        deep: [[[[[[[[[[x]]]]]]]]]]
+        ---
+        Some text.
+        """,
+    )
+    assert doc.metadata == {
+        "title": "Widget", "base": "install, setup", "tags": "install, setup", "deep": "x",
+    }  # fmt: skip
+
+
 def test_nesting_deeper_than_markdown_it_keeps_is_left_out(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text(">" * 5000 + " deep\n", encoding="utf-8")
     (tmp_path / "b.md").write_text("Top.\n\n" + ">" * 5000 + " deep\n", encoding="utf-8")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from index.loaders.blocks import DocumentWriter, Segment, code_segments, text_of
-from index.loaders.common import check_work, decode_text
+from index.loaders.common import Unreadable, check_work, decode_text
 from index.loaders.mdinline import display_segments, plain_segments
 from index.models import BlockKind, Document
 
@@ -42,6 +42,12 @@ MAX_NESTING = 40
 # escapes...) is shown as typed: that parser is quadratic on some inputs ("[[[[..."),
 # and no real paragraph is this long.
 MAX_PARSED_INLINE = 20_000
+# Front matter past these bounds skips the file: YAML aliases share one node however often
+# they are used, so 450 bytes of them (``&a [*b, *b, ...]`` on nine lines) flatten to 9**9
+# values (minutes and gigabytes at every start); nesting past Python's stack raised
+# RecursionError.
+MAX_FRONT_MATTER_CHARS = 1_000_000
+MAX_FRONT_MATTER_DEPTH = 50
 
 
 @dataclass
@@ -217,6 +223,9 @@ def front_matter(lines: list[str]) -> tuple[dict[str, str], int]:
         data = tomllib.loads(body) if opener == "+++" else yaml.load(body, Loader=_YamlLoader)
     except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError):
         data = None
+    except RecursionError:
+        raise Unreadable(_too_deep()) from None
+    _check_expanded(data)
     if not isinstance(data, dict) and not _KEY_LINE.match(body.lstrip()):
         return {}, 0  # "---" was a thematic break, not front matter
     metadata: dict[str, str] = {}
@@ -230,6 +239,47 @@ def front_matter(lines: list[str]) -> tuple[dict[str, str], int]:
 
 
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _too_deep() -> str:
+    return f"front matter nested more than {MAX_FRONT_MATTER_DEPTH} levels deep"
+
+
+def _check_expanded(data: Any) -> None:
+    """Unreadable when the front matter, flattened, would hold more than
+    ``MAX_FRONT_MATTER_CHARS`` characters, nest deeper than ``MAX_FRONT_MATTER_DEPTH`` or
+    hold itself. Counted without flattening: each container once (an alias is the same
+    object again), iteratively (no recursion to run out of)."""
+    size: dict[int, int] = {}  # id of a finished container -> characters it flattens to
+    open_ids: set[int] = set()  # containers being counted: the path from the top
+    stack: list[tuple[Any, int, bool]] = [(data, 1, False)]
+    while stack:
+        value, depth, children_counted = stack.pop()
+        children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        if children_counted:
+            open_ids.discard(id(value))
+            total = sum(
+                size[id(c)] if isinstance(c, (dict, list, tuple)) else len(str(c)) + 2
+                for c in children
+            )
+            if total > MAX_FRONT_MATTER_CHARS:
+                raise Unreadable(
+                    f"front matter of more than {MAX_FRONT_MATTER_CHARS:,} characters once "
+                    "its YAML aliases are expanded (an alias bomb?)"
+                )
+            size[id(value)] = total
+            continue
+        if not isinstance(value, (dict, list, tuple)) or id(value) in size:
+            continue
+        if depth > MAX_FRONT_MATTER_DEPTH:
+            raise Unreadable(_too_deep())
+        open_ids.add(id(value))
+        stack.append((value, depth, True))
+        for child in children:
+            if isinstance(child, (dict, list, tuple)):
+                if id(child) in open_ids:
+                    raise Unreadable("front matter holds itself (a YAML alias inside its anchor)")
+                stack.append((child, depth + 1, False))
 
 
 def _flatten(value: Any, key: str, out: dict[str, str]) -> None:
