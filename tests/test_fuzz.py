@@ -274,7 +274,8 @@ MARKUP = [
     "----\n", "....\n", "NOTE: ", "xref:a.adoc[b]", "link:x[y]", "<<a,b>>", "+++", "pass:[",
     "\x00", "\x1b[2J", "\x1b]0;title\x07", "\x1b]52;c;eA==\x07", "\x9b", "\u202e", "\u2028",
     "\r", "\r\n", "\ufeff", "\u00ad", "ﬁ", "e\u0301", "\U0001f600", "Mr. ", "e.g. ", "3.14",
-    "A. B. ", "...", "?!", "rotor", "widget", "install", "8080",
+    "A. B. ", "...", "?!", "rotor", "widget", "install", "8080", "---\n", "+++\n",
+    "a: &a [x, x, x]\n", "b: &b [*a, *a, *a, *a]\n", "c: [*b, *b, *b]\n", "d: &d [*d]\n",
 ]  # fmt: skip
 PDF_TOKENS = [
     b"<<", b">>", b"[", b"]", b"(", b")", b"/Filter /FlateDecode", b"/Filter /Foo",
