@@ -90,7 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser(argv)
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(getattr(args, "command", None))
+        # read once, with the flags that stand for settings on top; a command takes these
+        # from ``args.settings`` (``bot.options.settings_from``) instead of reading again
+        settings = load_settings(
+            getattr(args, "command", None),
+            docs_dir=getattr(args, "docs", None),
+            k=getattr(args, "k", None),
+        )
+        args.settings = settings
     except SettingsError as exc:
         _error(exc)
         return 2

@@ -56,7 +56,11 @@ def add_docs_option(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, adapter: str | None = None) -> Settings:
-    """The settings, with ``--docs`` and ``-k`` (when the command has them) on top."""
+    """The settings, with ``--docs`` and ``-k`` (when the command has them) on top: those
+    ``bot.cli.main`` read (``args.settings``), else read now."""
+    read = getattr(args, "settings", None)
+    if isinstance(read, Settings):
+        return read
     return load_settings(
         adapter, docs_dir=getattr(args, "docs", None), k=getattr(args, "k", None)
     )

@@ -12,15 +12,22 @@ Where things are found, wherever docqa runs from (the README's "Settings" says t
   and a default (``seeds``), from the project folder.
 - The saved index goes in a data folder that does not depend on where docqa runs:
   ``$XDG_CACHE_HOME/docqa`` (``~/.cache/docqa``) unless ``DOCQA_DATA_DIR`` says otherwise.
+
+The values are gathered here (flags over the environment over ``.env``, names in any case,
+as pydantic-settings reads them) and validated by one pydantic model. pydantic-settings
+itself is not used: importing it costs a third of ``docqa ask``'s start (it imports
+asyncio and every provider of its own), for what fits in ``_raw_values``.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -28,7 +35,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.chunking import ChunkingConfig
 from index.retrieval import EngineConfig
@@ -64,13 +70,13 @@ def default_data_dir() -> Path:
     return root / "docqa"
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """docqa's settings. Environment variables are the field names, upper case, prefixed
-    ``DOCQA_`` (``DOCQA_DOCS_DIR``); command-line flags override them."""
+    ``DOCQA_`` (``DOCQA_DOCS_DIR``); command-line flags override them. ``load_settings``
+    reads them; ``Settings(**values)`` is only the validation (and the defaults)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="DOCQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    # validate_default as pydantic-settings did: a default goes through the validators too
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     docs_dir: Path = Field(Path("seeds"), description="folder of documents to answer from")
     data_dir: Path = Field(
@@ -112,8 +118,8 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = Field(
         None, description="a development server: commands sync there at once (else globally)"
     )
-    # NoDecode: a comma-separated "1,2" reads better in .env than the JSON list pydantic wants
-    discord_channels: Annotated[list[int], NoDecode] = Field(
+    # a comma-separated "1,2" reads better in .env than a JSON list (see _comma_separated_ids)
+    discord_channels: list[int] = Field(
         default_factory=list, description="channel ids the bot answers in (empty: all it can see)"
     )
     discord_dms: bool = Field(False, description="answer direct messages")
@@ -121,13 +127,13 @@ class Settings(BaseSettings):
     discord_cooldown_s: float = Field(
         5.0, ge=0, le=3600, description="seconds a user waits between questions (0: none)"
     )
-    discord_owner_ids: Annotated[list[int], NoDecode] = Field(
+    discord_owner_ids: list[int] = Field(
         default_factory=list, description="user ids allowed to /reindex besides Manage Server"
     )
     discord_feedback_log: Path = Field(
         Path(".docqa/feedback.jsonl"), description="JSON Lines file the feedback buttons append to"
     )
-    discord_guilds: Annotated[list[int], NoDecode] = Field(
+    discord_guilds: list[int] = Field(
         default_factory=list,
         description="server ids the bot may be in; it leaves any other (empty: any server)",
     )
@@ -139,7 +145,7 @@ class Settings(BaseSettings):
         False, description="ask for the Message Content intent (turn it on in the Developer "
         "Portal too): forum post bodies, ask-channel messages, follow-ups without a mention"
     )
-    discord_auto_channels: Annotated[list[int], NoDecode] = Field(
+    discord_auto_channels: list[int] = Field(
         default_factory=list,
         description="forum or text channels whose new posts are answered without a mention",
     )
@@ -150,7 +156,7 @@ class Settings(BaseSettings):
     discord_auto_unanswered: Literal["silent", "say"] = Field(
         "silent", description="below the threshold, stay silent or say nothing was found"
     )
-    discord_channel_docs: Annotated[dict[int, Path], NoDecode] = Field(
+    discord_channel_docs: dict[int, Path] = Field(
         default_factory=dict,
         description="ID=FOLDER pairs: a channel, category or forum answered from its own folder",
     )
@@ -160,7 +166,7 @@ class Settings(BaseSettings):
     docs_url: str | None = Field(
         None, description="base URL of the published documents: citations link to their pages"
     )
-    discord_docs_urls: Annotated[dict[Path, str], NoDecode] = Field(
+    discord_docs_urls: dict[Path, str] = Field(
         default_factory=dict,
         description="FOLDER=URL pairs: the published URL of each per-channel documents folder",
     )
@@ -254,18 +260,34 @@ def _describe(error: Any) -> tuple[str, str]:
     return loc[0], f"{label}: {message}"
 
 
-def _unknown_names(env_file: Path | None) -> list[str]:
-    """A warning for each DOCQA_* name docqa does not read, with the closest real one."""
-    known = {name.upper() for name in Settings.model_fields}
-    given = [(name, "the environment") for name in os.environ if name.upper().startswith(PREFIX)]
+def _read_names(
+    env_file: Path | None,
+) -> tuple[dict[str, str], dict[str, str], list[tuple[str, str]]]:
+    """The settings' values in the environment and in ``env_file``, by field name (names
+    in any case; a name without a value in ``.env`` is not set: pydantic-settings' rules),
+    and every ``DOCQA_*`` name given, with where it was found."""
+    sources: list[tuple[str, dict[str, str | None]]] = [("the environment", dict(os.environ))]
     if env_file is not None:
         from dotenv import dotenv_values
 
-        given += [
-            (name, str(env_file))
-            for name in dotenv_values(env_file)
-            if name.upper().startswith(PREFIX)
-        ]
+        sources.append((str(env_file), dotenv_values(env_file, encoding="utf-8")))
+    found: list[dict[str, str]] = []
+    given: list[tuple[str, str]] = []
+    for where, variables in sources:
+        given += [(name, where) for name in variables if name.upper().startswith(PREFIX)]
+        lowered = {name.lower(): value for name, value in variables.items()}
+        values = {}
+        for name in Settings.model_fields:
+            value = lowered.get(PREFIX.lower() + name)
+            if value is not None:
+                values[name] = value
+        found.append(values)
+    return found[0], found[1] if len(found) > 1 else {}, given
+
+
+def _unknown_names(given: list[tuple[str, str]]) -> list[str]:
+    """A warning for each DOCQA_* name docqa does not read, with the closest real one."""
+    known = {name.upper() for name in Settings.model_fields}
     warnings = []
     for name, where in given:
         bare = name.upper().removeprefix(PREFIX)
@@ -312,11 +334,13 @@ def load_settings(adapter: str | None = None, **overrides: object) -> Settings:
     """
     clean = {k: v for k, v in overrides.items() if v is not None}
     env_file = find_env_file()
-    warnings = _unknown_names(env_file)
+    from_env, from_file, given = _read_names(env_file)
+    warnings = _unknown_names(given)
     fallback: dict[str, Any] = {}
     while True:
         try:
-            settings = Settings(_env_file=env_file, **clean, **fallback)  # type: ignore[call-arg]
+            # flags over the environment over .env (pydantic-settings' order)
+            settings = Settings(**{**from_file, **from_env, **clean, **fallback})
             break
         except ValidationError as exc:
             problems = [_describe(e) for e in exc.errors()]

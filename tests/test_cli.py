@@ -307,3 +307,43 @@ def test_a_terminal_that_cannot_show_a_character_gets_an_escape() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr.decode("latin-1")
     assert done.stdout.decode("latin-1").endswith("    \\U0001f4ccSource : Windows Central\n")
+
+
+def test_ask_from_a_saved_index_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """The cold start of ``docqa ask``: no settings library pulling asyncio, no loader of a
+    format the folder does not hold, no YAML, no Discord or evaluation code."""
+    env = {**os.environ, "DOCQA_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+    ask = [sys.executable, "-m", "bot", "ask", "who sued openai", "--docs", str(SEEDS)]
+    subprocess.run(ask, env=env, cwd=tmp_path, check=True, capture_output=True)  # saves it
+    unwanted = [
+        "asyncio", "pydantic_settings", "yaml", "markdown_it", "docutils", "docx", "pypdfium2",
+        "tqdm", "symspellpy", "discord", "bot.discord", "bot.evaluation", "index.loaders.pdf",
+        "index.loaders.markdown", "index.loaders.html", "index.loaders.rst",
+        "index.loaders.docx", "index.loaders.asciidoc", "index.loaders.mdx",
+    ]
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = {ask[2:]!r}\n"
+        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"print([m for m in {unwanted!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=tmp_path, check=True, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert "Elon Musk" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_ask_reads_the_settings_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.settings
+
+    reads = []
+    read_names = bot.settings._read_names
+    monkeypatch.setattr(bot.settings, "_read_names", lambda f: reads.append(f) or read_names(f))
+    assert main(["ask", "who sued openai", "--docs", str(SEEDS), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["abstained"] is False
+    assert reads == [None]  # one read; no .env in the test's folder

@@ -18,14 +18,15 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from index.errors import NoDocumentsError
-from index.loaders import asciidoc, docx, html, markdown, mdx, pdf, rst, text
 from index.loaders.common import (
+    PAGE_BREAK,
     Skipped,
     Unreadable,
     check_work,
@@ -33,7 +34,6 @@ from index.loaders.common import (
     line_anchors,
     work_bound,
 )
-from index.loaders.pdf import PAGE_BREAK, pdf_document
 from index.loaders.text import is_soft_break, text_document
 from index.models import Document
 
@@ -67,24 +67,57 @@ log = logging.getLogger("docqa.loading")
 
 Loader = Callable[[str, bytes], Document]
 
-# suffix (lower case) → loader
-LOADERS: dict[str, Loader] = {
-    ".txt": text.load,
-    ".md": markdown.load,
-    ".markdown": markdown.load,
-    ".mdx": mdx.load,
-    ".adoc": asciidoc.load,
-    ".asciidoc": asciidoc.load,
-    ".html": html.load,
-    ".htm": html.load,
-    ".xhtml": html.load,
-    ".pdf": pdf.load,
-    ".rst": rst.load,
-    ".rest": rst.load,
-    ".docx": docx.load,
-}
+
+class _Lazy(Mapping[str, Any]):
+    """suffix → a function of a format module, imported the first time it is looked up:
+    answering from a saved index (or reading only .txt files) never pays for the other
+    formats' modules and their parsers (YAML, docutils, ctypes for PDF)."""
+
+    def __init__(self, names: dict[str, tuple[str, str]]) -> None:
+        self._names = names
+
+    def __getitem__(self, suffix: str) -> Any:
+        module, attr = self._names[suffix]
+        return getattr(import_module(f"index.loaders.{module}"), attr)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+# suffix (lower case) → loader (the module's ``load``)
+LOADERS: Mapping[str, Loader] = _Lazy(
+    {
+        ".txt": ("text", "load"),
+        ".md": ("markdown", "load"),
+        ".markdown": ("markdown", "load"),
+        ".mdx": ("mdx", "load"),
+        ".adoc": ("asciidoc", "load"),
+        ".asciidoc": ("asciidoc", "load"),
+        ".html": ("html", "load"),
+        ".htm": ("html", "load"),
+        ".xhtml": ("html", "load"),
+        ".pdf": ("pdf", "load"),
+        ".rst": ("rst", "load"),
+        ".rest": ("rst", "load"),
+        ".docx": ("docx", "load"),
+    }
+)
 # suffix → the lines a citation of such a file counts, when they are not its text lines
-CITED_LINES: dict[str, Callable[[bytes], list[str]]] = {".docx": docx.paragraph_lines}
+CITED_LINES: Mapping[str, Callable[[bytes], list[str]]] = _Lazy(
+    {".docx": ("docx", "paragraph_lines")}
+)
+
+
+def __getattr__(name: str) -> Any:
+    # pdf_document lives with the PDF loader, imported only when it is used
+    if name == "pdf_document":
+        from index.loaders.pdf import pdf_document
+
+        return pdf_document
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 SUPPORTED = ", ".join(sorted(LOADERS))
 # Part of the saved index's fingerprint: raise it whenever a loader would make other
 # documents of the same files, so saved indexes are rebuilt rather than kept stale.

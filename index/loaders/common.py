@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 Anchor = tuple[int, int, "int | None"]
 
+# between the pages of a PDF's text (here so that reading it never imports the PDF loader)
+PAGE_BREAK = "\n\f\n"
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -64,9 +67,13 @@ def decode(data: bytes) -> str | None:
     return None
 
 
+# control characters other than tab, line feed, form feed and carriage return
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def _text_or_none(text: str) -> str | None:
     head = text[:8192]
-    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r\f")
+    controls = len(_CONTROLS.findall(head))
     if controls > len(head) * 0.05:
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")

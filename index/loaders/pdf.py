@@ -43,11 +43,10 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-from index.loaders.common import Anchor, Unreadable, line_anchors
+from index.loaders.common import PAGE_BREAK, Anchor, Unreadable, line_anchors
 from index.loaders.text import is_soft_break
 from index.models import Block, BlockKind, Document
 
-PAGE_BREAK = "\n\f\n"
 
 MAX_PAGES = 2_000
 """A PDF with more pages is skipped (a 2,000-page manual is about 5 million characters)."""
