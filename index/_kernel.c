@@ -120,6 +120,203 @@ static PyObject *py_count_marked(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* --- building: counting chunks' terms, inverting them into postings -------------------- */
+
+/* count_terms(ids, lengths, n_terms, term_idx, tfs, per_doc) -> postings written
+ *   ids: int32 term id of every token, chunk after chunk; lengths: int32 tokens per chunk
+ *   writes each chunk's distinct terms (first-seen order) with their counts to term_idx and
+ *   tfs (int32, as long as ids) and their number to per_doc (int32 per chunk) */
+static PyObject *py_count_terms(PyObject *self, PyObject *args) {
+    PyObject *ids_o, *len_o, *ti_o, *tf_o, *pd_o;
+    long long n_terms;
+    if (!PyArg_ParseTuple(args, "OOLOOO", &ids_o, &len_o, &n_terms, &ti_o, &tf_o, &pd_o)) return NULL;
+    Py_buffer ids, lens, ti, tf, pd;
+    if (PyObject_GetBuffer(ids_o, &ids, PyBUF_SIMPLE) < 0) return NULL;
+    if (PyObject_GetBuffer(len_o, &lens, PyBUF_SIMPLE) < 0) { PyBuffer_Release(&ids); return NULL; }
+    if (PyObject_GetBuffer(ti_o, &ti, PyBUF_WRITABLE) < 0) { PyBuffer_Release(&ids); PyBuffer_Release(&lens); return NULL; }
+    if (PyObject_GetBuffer(tf_o, &tf, PyBUF_WRITABLE) < 0) { PyBuffer_Release(&ids); PyBuffer_Release(&lens); PyBuffer_Release(&ti); return NULL; }
+    if (PyObject_GetBuffer(pd_o, &pd, PyBUF_WRITABLE) < 0) { PyBuffer_Release(&ids); PyBuffer_Release(&lens); PyBuffer_Release(&ti); PyBuffer_Release(&tf); return NULL; }
+    Py_ssize_t n_tok = ids.len / 4, n_docs = lens.len / 4;
+    const int32_t *id = ids.buf, *ln = lens.buf;
+    int32_t *o_ti = ti.buf, *o_tf = tf.buf, *o_pd = pd.buf;
+    int64_t *last = NULL, *slot = NULL;
+    int bad = ti.len / 4 < n_tok || tf.len / 4 < n_tok || pd.len / 4 < n_docs || n_terms < 0;
+    Py_ssize_t out = 0;
+    if (!bad && n_terms > 0) {
+        last = malloc((size_t)n_terms * sizeof(int64_t));
+        slot = malloc((size_t)n_terms * sizeof(int64_t));
+        if (!last || !slot) { bad = 2; }
+        else for (int64_t t = 0; t < n_terms; t++) last[t] = -1;
+    }
+    Py_ssize_t pos = 0;
+    for (Py_ssize_t d = 0; d < n_docs && !bad; d++) {
+        Py_ssize_t first = out;
+        if (ln[d] < 0 || pos + ln[d] > n_tok) { bad = 1; break; }
+        for (int32_t j = 0; j < ln[d]; j++, pos++) {
+            int32_t t = id[pos];
+            if (t < 0 || t >= n_terms) { bad = 1; break; }
+            if (last[t] != d) { last[t] = d; slot[t] = out; o_ti[out] = t; o_tf[out] = 1; out++; }
+            else o_tf[slot[t]]++;
+        }
+        o_pd[d] = (int32_t)(out - first);
+    }
+    free(last); free(slot);
+    PyBuffer_Release(&ids); PyBuffer_Release(&lens); PyBuffer_Release(&ti); PyBuffer_Release(&tf); PyBuffer_Release(&pd);
+    if (bad == 2) return PyErr_NoMemory();
+    if (bad) { PyErr_SetString(PyExc_ValueError, "count_terms: arrays do not fit together"); return NULL; }
+    return PyLong_FromSsize_t(out);
+}
+
+/* invert(term_ids, new_id, per_doc, tfs, indptr, doc_ids, out_tfs, tf_size)
+ *   postings listed chunk by chunk (term_ids, tfs: int32; per_doc: int32 per chunk) go
+ *   to their term new_id[t] (int32; the postings of a term with new id r fill
+ *   indptr[r]:indptr[r + 1], int64) in chunk order: doc_ids (int32) and out_tfs (tf_size
+ *   bytes each), a counting sort, stable */
+static PyObject *py_invert(PyObject *self, PyObject *args) {
+    PyObject *o[7];
+    int tf_size;
+    if (!PyArg_ParseTuple(args, "OOOOOOOi", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &tf_size)) return NULL;
+    Py_buffer b[7];
+    int got = 0;
+    for (; got < 7; got++) {
+        int flags = got >= 5 ? PyBUF_WRITABLE : PyBUF_SIMPLE;
+        if (PyObject_GetBuffer(o[got], &b[got], flags) < 0) break;
+    }
+    if (got < 7) { for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]); return NULL; }
+    Py_ssize_t n = b[0].len / 4, n_old = b[1].len / 4, n_docs = b[2].len / 4;
+    Py_ssize_t n_new = b[4].len / 8 - 1;
+    const int32_t *term = b[0].buf, *new_id = b[1].buf, *per_doc = b[2].buf, *tfs = b[3].buf;
+    const int64_t *indptr = b[4].buf;
+    int32_t *docs = b[5].buf;
+    int bad = (tf_size != 1 && tf_size != 2 && tf_size != 4) || b[3].len / 4 != n ||
+              b[5].len / 4 < n || b[6].len / (tf_size ? tf_size : 1) < n || n_new < 0;
+    int64_t *cursor = NULL;
+    if (!bad) {
+        cursor = malloc((size_t)(n_new + 1) * sizeof(int64_t));
+        if (!cursor) bad = 2;
+        else memcpy(cursor, indptr, (size_t)(n_new + 1) * sizeof(int64_t));
+    }
+    Py_ssize_t p = 0;
+    for (Py_ssize_t d = 0; d < n_docs && !bad; d++) {
+        for (int32_t j = 0; j < per_doc[d]; j++, p++) {
+            if (p >= n) { bad = 1; break; }
+            int32_t t = term[p];
+            if (t < 0 || t >= n_old) { bad = 1; break; }
+            int32_t r = new_id[t];
+            if (r < 0 || r >= n_new || cursor[r] >= indptr[r + 1]) { bad = 1; break; }
+            int64_t q = cursor[r]++;
+            docs[q] = (int32_t)d;
+            switch (tf_size) {
+            case 1: ((uint8_t *)b[6].buf)[q] = (uint8_t)tfs[p]; break;
+            case 2: ((uint16_t *)b[6].buf)[q] = (uint16_t)tfs[p]; break;
+            default: ((uint32_t *)b[6].buf)[q] = (uint32_t)tfs[p]; break;
+            }
+        }
+    }
+    if (!bad && p != n) bad = 1;
+    free(cursor);
+    for (int i = 0; i < 7; i++) PyBuffer_Release(&b[i]);
+    if (bad == 2) return PyErr_NoMemory();
+    if (bad) { PyErr_SetString(PyExc_ValueError, "invert: arrays do not fit together"); return NULL; }
+    Py_RETURN_NONE;
+}
+
+/* --- words: index.tokenize's _TOKEN.findall for ASCII text ---------------------------- */
+
+/* The pattern, read for ASCII (where \w is [A-Za-z0-9_], \d [0-9], \s the ASCII spaces
+ * Python's str.isspace knows, 9-13 and 28-32):
+ *   (?:https?|ftp)://[^\s<>"'`)\]]+ | www\.[^\s<>"'`)\]]+ | \d+(?:[.,]\d+)*
+ *   | (?:(?<![\w-])--?(?=[A-Za-z]))?[A-Za-z0-9]+(?:['._-]+[A-Za-z0-9]+)*
+ * tried in that order at each position, as re.findall does (no alternative matches the
+ * empty string, so a match always moves the scan forward). tests/test_tokenize.py checks
+ * it against the regex on generated text. */
+
+static inline int is_alnum(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+static inline int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static inline int is_word(unsigned char c) { return is_alnum(c) || c == '_'; }
+static inline int is_url_stop(unsigned char c) {
+    return (c >= 9 && c <= 13) || (c >= 28 && c <= 32) || c == '<' || c == '>' || c == '"' ||
+           c == '\'' || c == '`' || c == ')' || c == ']';
+}
+
+/* end of the match at i, or -1 */
+static Py_ssize_t word_at(const unsigned char *t, Py_ssize_t n, Py_ssize_t i) {
+    unsigned char c = t[i];
+    Py_ssize_t j;
+    /* URLs */
+    j = -1;
+    if (c == 'h' && n - i >= 7 && memcmp(t + i, "http", 4) == 0) {
+        if (memcmp(t + i + 4, "://", 3) == 0) j = i + 7;
+        else if (n - i >= 8 && memcmp(t + i + 4, "s://", 4) == 0) j = i + 8;
+    } else if (c == 'f' && n - i >= 6 && memcmp(t + i, "ftp://", 6) == 0) {
+        j = i + 6;
+    }
+    if (j >= 0) {
+        Py_ssize_t k = j;
+        while (k < n && !is_url_stop(t[k])) k++;
+        if (k > j) return k;
+    }
+    if (c == 'w' && n - i >= 4 && memcmp(t + i, "www.", 4) == 0) {
+        Py_ssize_t k = i + 4;
+        while (k < n && !is_url_stop(t[k])) k++;
+        if (k > i + 4) return k;
+    }
+    /* numbers */
+    if (is_digit(c)) {
+        j = i + 1;
+        while (j < n && is_digit(t[j])) j++;
+        while (j + 1 < n && (t[j] == '.' || t[j] == ',') && is_digit(t[j + 1])) {
+            j += 2;
+            while (j < n && is_digit(t[j])) j++;
+        }
+        return j;
+    }
+    /* words, with the dashes of an option */
+    j = i;
+    if (c == '-' && (i == 0 || !(is_word(t[i - 1]) || t[i - 1] == '-'))) {
+        if (i + 2 < n && t[i + 1] == '-' && is_alpha(t[i + 2])) j = i + 2;
+        else if (i + 1 < n && is_alpha(t[i + 1])) j = i + 1;
+    }
+    if (!(j < n && is_alnum(t[j]))) return -1;
+    while (j < n && is_alnum(t[j])) j++;
+    for (;;) {
+        Py_ssize_t k = j;
+        while (k < n && (t[k] == '\'' || t[k] == '.' || t[k] == '_' || t[k] == '-')) k++;
+        if (k == j || k >= n || !is_alnum(t[k])) break;
+        j = k;
+        while (j < n && is_alnum(t[j])) j++;
+    }
+    return j;
+}
+
+static PyObject *py_ascii_words(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "ascii_words takes a str");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0) return NULL;
+    if (!PyUnicode_IS_ASCII(arg)) Py_RETURN_NONE;
+    const unsigned char *t = PyUnicode_1BYTE_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        unsigned char c = t[i];
+        if (!(is_alnum(c) || c == '-')) { i++; continue; }
+        Py_ssize_t end = word_at(t, n, i);
+        if (end < 0) { i++; continue; }
+        PyObject *w = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, t + i, end - i);
+        if (!w || PyList_Append(out, w) < 0) { Py_XDECREF(w); Py_DECREF(out); return NULL; }
+        Py_DECREF(w);
+        i = end;
+    }
+    return out;
+}
+
 /* --- search ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -568,6 +765,12 @@ static PyMethodDef methods[] = {
     {"lookup", py_lookup, METH_VARARGS, "lookup(blob, offsets, term) -> term id or -1"},
     {"count_marked", py_count_marked, METH_VARARGS,
      "count_marked(indptr, doc_ids, mask, out): postings per term whose chunk is marked"},
+    {"count_terms", py_count_terms, METH_VARARGS,
+     "count_terms(ids, lengths, n_terms, term_idx, tfs, per_doc) -> postings written"},
+    {"invert", py_invert, METH_VARARGS,
+     "invert(term_ids, new_id, per_doc, tfs, indptr, doc_ids, out_tfs, tf_size)"},
+    {"ascii_words", py_ascii_words, METH_O,
+     "ascii_words(text) -> index.tokenize's _TOKEN.findall(text), or None for non-ASCII text"},
     {"search", py_search, METH_VARARGS,
      "search(terms, weights, k, segments, n_live, total_len, k1, b, delta, prune)"},
     {NULL, NULL, 0, NULL},

@@ -11,8 +11,10 @@ Splitting is linear in the text: every scan looks at a bounded window.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -71,21 +73,31 @@ _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e cf fig figs eq eqs no nos vol al approx "
     "inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
-_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
-_NEXT = re.compile(r"\S")
+# a sentence's end (before a space), with the first character after the spaces that follow
+# (group 1; None at the end of the span): a lowercase one means the sentence goes on
+_END_NEXT = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+(\S)?)")
 # how far back a period's word is looked for: the longest abbreviation or initials run
 _WORD_WINDOW = 64
+
+
+# the characters a word before a period may hold (\w is str.isalnum() or "_")
+_WORD_RUN = re.compile(r"[\w.]*")
 
 
 def _word_before(text: str, dot: int, floor: int) -> str:
     """The word that ends at ``text[dot]`` (a period): letters, digits, ``_`` and inner
     periods, starting with its first letter, as in "U.S" or "e.g"; "" when there is none.
     Only a bounded window is scanned, so splitting stays linear in the text."""
-    i = dot
     lo = max(floor, dot - _WORD_WINDOW)
-    while i > lo and (text[i - 1].isalnum() or text[i - 1] in "._"):
-        i -= 1
+    # most words start after a space: then the run is all that follows it
+    i = max(text.rfind(" ", lo, dot) + 1, lo)
+    if not _WORD_RUN.fullmatch(text, i, dot):
+        i = dot
+        while i > lo and (text[i - 1].isalnum() or text[i - 1] in "._"):
+            i -= 1
     word = text[i:dot]
+    if word[:1].isalpha():
+        return word
     first = next((k for k, ch in enumerate(word) if ch.isalpha()), None)
     return "" if first is None else word[first:]
 
@@ -95,15 +107,15 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     cursor = start
-    for match in _END.finditer(text, start, end):
+    for match in _END_NEXT.finditer(text, start, end):
         stop = match.end()
         if text[match.start()] == ".":
             word = _word_before(text, match.start(), cursor)
             # "U.S." or "J." are initials, "e.g." and "Dr." abbreviations
             if word and (len(word) == 1 or word.lower() in _ABBREVIATIONS or "." in word):
                 continue
-        nxt = _NEXT.search(text, stop, end)
-        if nxt and nxt.group().islower():
+        nxt = match.group(1)
+        if nxt and nxt.islower():
             continue
         spans.append((cursor, stop))
         cursor = stop
@@ -162,7 +174,10 @@ def document_pieces(doc: Document, size: int) -> list[Piece]:
         else:
             spans = split_sentences(doc.text, block.start, block.end)
         for a, b in spans:
-            pieces.extend(_cut_long(doc.text, Piece(a, b, i), size))
+            if b - a <= size:
+                pieces.append(Piece(a, b, i))
+            else:
+                pieces.extend(_cut_long(doc.text, Piece(a, b, i), size))
         # a lead-in ("... like so:") stays with the block it introduces, and an API
         # entry's signature ("socket.protect(func)") with its description
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
@@ -199,13 +214,34 @@ def _cut_long(text: str, piece: Piece, size: int) -> Iterator[Piece]:
         yield replace(piece, start=start)
 
 
-def _sections(doc: Document, pieces: Iterable[Piece]) -> Iterator[list[Piece]]:
+class _Locator:
+    """``Document.locate`` for many offsets of one document: the anchors' offsets listed
+    once, then a plain bisection per offset."""
+
+    def __init__(self, doc: Document) -> None:
+        self.anchors = doc.anchors
+        self.offsets = [a[0] for a in doc.anchors]
+        self.paged = any(a[2] is not None for a in doc.anchors)
+
+    def locate(self, offset: int) -> tuple[int, int | None]:
+        i = bisect_right(self.offsets, offset) - 1
+        _, line, page = self.anchors[max(i, 0)]
+        return line, page
+
+    def page(self, offset: int) -> int | None:
+        return self.locate(offset)[1] if self.paged else None
+
+
+def _sections(
+    doc: Document, pieces: Iterable[Piece], where: _Locator | None = None
+) -> Iterator[list[Piece]]:
     """Runs of pieces between headings (a heading opens the run it belongs to) and, in a
     PDF, within one page, so that a citation names one page."""
+    where = where or _Locator(doc)
     run: list[Piece] = []
     page: int | None = None
     for piece in pieces:
-        this_page = doc.locate(piece.start)[1]
+        this_page = where.page(piece.start)
         if run and (piece.is_heading or this_page != page):
             yield run
             run = []
@@ -219,11 +255,44 @@ def _fits(section: list[Piece], i: int, j: int, size: int) -> bool:
     return section[j].end - section[i].start <= size
 
 
+class ChunkSpan(NamedTuple):
+    """A chunk before it is a ``Chunk``: what the index builder stores (no model to build
+    per chunk); ``blocks`` as in ``Chunk.blocks``."""
+
+    start: int
+    end: int
+    start_line: int
+    end_line: int
+    page: int | None
+    heading_path: tuple[str, ...]
+    blocks: tuple[BlockSpan, ...]
+
+
 def chunk_document(doc: Document, config: ChunkingConfig, first_id: int = 0) -> list[Chunk]:
     """The chunks of one document, with ids counting up from ``first_id``."""
+    return [
+        Chunk(
+            id=first_id + n,
+            source=doc.source,
+            text=doc.text[span.start : span.end],
+            start_line=span.start_line,
+            end_line=span.end_line,
+            start=span.start,
+            end=span.end,
+            page=span.page,
+            heading_path=span.heading_path,
+            blocks=span.blocks,
+        )
+        for n, span in enumerate(chunk_spans(doc, config))
+    ]
+
+
+def chunk_spans(doc: Document, config: ChunkingConfig) -> list[ChunkSpan]:
+    """The chunks of one document as spans (``chunk_document`` makes them ``Chunk``s)."""
     size, overlap = config.chunk_size, config.chunk_overlap
-    chunks: list[Chunk] = []
-    for section in _sections(doc, document_pieces(doc, size)):
+    where = _Locator(doc)
+    chunks: list[ChunkSpan] = []
+    for section in _sections(doc, document_pieces(doc, size), where):
         heading_path = doc.blocks[section[0].block].heading_path
         i = 0
         while i < len(section):
@@ -234,7 +303,7 @@ def chunk_document(doc: Document, config: ChunkingConfig, first_id: int = 0) -> 
             # or, when it cannot, end the chunk before the lead-in (if anything is left)
             if j < len(section) and section[j - 1].glued and j - 1 > i:
                 j -= 1
-            chunks.append(_make_chunk(doc, section[i:j], heading_path, first_id + len(chunks)))
+            chunks.append(_make_span(doc, where, section[i:j], heading_path))
             if j >= len(section):
                 break
             # step back over whole pieces that fit in the overlap, but always advance
@@ -245,28 +314,17 @@ def chunk_document(doc: Document, config: ChunkingConfig, first_id: int = 0) -> 
     return chunks
 
 
-def _make_chunk(
-    doc: Document, run: list[Piece], heading_path: tuple[str, ...], chunk_id: int
-) -> Chunk:
+def _make_span(
+    doc: Document, where: _Locator, run: list[Piece], heading_path: tuple[str, ...]
+) -> ChunkSpan:
     start, end = run[0].start, run[-1].end
-    start_line, page = doc.locate(start)
-    end_line, _ = doc.locate(end - 1)
+    start_line, page = where.locate(start)
+    end_line, _ = where.locate(end - 1)
     spans: list[BlockSpan] = []
     for i in dict.fromkeys(piece.block for piece in run):
         block = doc.blocks[i]
         spans.append((max(block.start, start) - start, min(block.end, end) - start, block.kind))
-    return Chunk(
-        id=chunk_id,
-        source=doc.source,
-        text=doc.text[start:end],
-        start_line=start_line,
-        end_line=end_line,
-        start=start,
-        end=end,
-        page=page,
-        heading_path=heading_path,
-        blocks=tuple(spans),
-    )
+    return ChunkSpan(start, end, start_line, end_line, page, heading_path, tuple(spans))
 
 
 def indexed_text(chunk: Chunk) -> str:

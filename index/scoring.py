@@ -126,7 +126,7 @@ class Postings:
     ) -> Postings:
         """Invert postings listed chunk by chunk: ``per_doc[d]`` pairs of (index into
         ``terms``, term frequency) for chunk ``d``. Terms without a posting are left out."""
-        term_ids = np.asarray(term_ids, dtype=np.int64)
+        term_ids = np.asarray(term_ids)
         df = np.bincount(term_ids, minlength=len(terms))
         used = [t for t, n in zip(terms, df.tolist()) if n]
         vocab = Vocabulary.from_terms(used)
@@ -138,20 +138,34 @@ class Postings:
             if df[i]:
                 new_id[i] = rank
                 rank += 1
-        mapped = new_id[term_ids]
-        docs = np.repeat(np.arange(len(per_doc), dtype=np.int32), per_doc)
-        # a stable sort by term keeps each term's chunk ids ascending
-        by_term = np.argsort(mapped, kind="stable")
-        counts = np.bincount(mapped, minlength=len(vocab))
+        counts = np.zeros(len(vocab), dtype=np.int64)
+        counts[new_id[df > 0]] = df[df > 0]
         indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         tfs = np.asarray(tfs)
         max_tf = int(tfs.max()) if len(tfs) else 0
-        sorted_tfs = tfs[by_term].astype(_smallest_uint(max_tf))
+        tf_type = _smallest_uint(max_tf)
+        if _kernel is not None and len(term_ids):
+            # a counting sort: each posting straight to its place, chunk ids ascending
+            doc_ids = np.empty(len(term_ids), dtype=np.int32)
+            sorted_tfs = np.empty(len(term_ids), dtype=tf_type)
+            _kernel.invert(
+                np.ascontiguousarray(term_ids, dtype=np.int32), new_id.astype(np.int32),
+                np.ascontiguousarray(per_doc, dtype=np.int32),
+                np.ascontiguousarray(tfs, dtype=np.int32), indptr, doc_ids, sorted_tfs,
+                np.dtype(tf_type).itemsize,
+            )
+        else:
+            mapped = new_id[term_ids]
+            docs = np.repeat(np.arange(len(per_doc), dtype=np.int32), per_doc)
+            # a stable sort by term keeps each term's chunk ids ascending
+            by_term = np.argsort(mapped, kind="stable")
+            doc_ids = docs[by_term]
+            sorted_tfs = tfs[by_term].astype(tf_type)
         return cls(
             vocab=vocab,
             indptr=indptr,
-            doc_ids=docs[by_term],
+            doc_ids=doc_ids,
             tfs=sorted_tfs,
             doc_len=np.ascontiguousarray(doc_len, dtype=np.int32),
             max_tf=_max_per_term(indptr, sorted_tfs),
@@ -225,6 +239,52 @@ def _marked_per_term(postings: Postings, mask: np.ndarray) -> np.ndarray:
 # --- building a segment from tokens -----------------------------------------------------
 
 
+@dataclass
+class Counted:
+    """Chunks' terms counted (by a build worker, to be added to a ``PostingsBuilder``):
+    chunk ``d``'s distinct terms are ``terms[term_idx[p]]`` for ``p`` in
+    ``ptr[d]:ptr[d + 1]``, each occurring ``tfs[p]`` times; ``doc_len[d]`` counts all its
+    terms."""
+
+    terms: list[str]
+    term_idx: np.ndarray  # int32
+    tfs: np.ndarray  # int32
+    ptr: np.ndarray  # int64, chunks + 1
+    doc_len: np.ndarray  # int32
+
+
+def count_terms(corpus: Iterable[Sequence[str]]) -> Counted:
+    """Each chunk's distinct terms with their counts (in the kernel when it is built)."""
+    vocab: defaultdict[str, int] = defaultdict(None)
+    vocab.default_factory = vocab.__len__
+    term_of = vocab.__getitem__
+    ids = array("i")
+    lengths = array("i")
+    for tokens in corpus:
+        ids.extend(map(term_of, tokens))
+        lengths.append(len(tokens))
+    terms = list(vocab)
+    n_docs = len(lengths)
+    doc_len = np.frombuffer(lengths, dtype=np.int32).copy() if n_docs else np.zeros(0, np.int32)
+    flat = np.frombuffer(ids, dtype=np.int32) if len(ids) else np.zeros(0, np.int32)
+    if _kernel is not None:
+        term_idx = np.empty(len(flat), dtype=np.int32)
+        tfs = np.empty(len(flat), dtype=np.int32)
+        per_doc = np.empty(n_docs, dtype=np.int32)
+        n = _kernel.count_terms(flat, doc_len, len(terms), term_idx, tfs, per_doc)
+        term_idx, tfs = term_idx[:n].copy(), tfs[:n].copy()
+    else:
+        doc = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
+        keys, tf = np.unique(doc * max(len(terms), 1) + flat, return_counts=True)
+        term_idx = (keys % max(len(terms), 1)).astype(np.int32)
+        tfs = tf.astype(np.int32)
+        per_doc = np.bincount(keys // max(len(terms), 1), minlength=n_docs).astype(np.int32)
+    ptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(per_doc, out=ptr[1:])
+    return Counted(terms, term_idx, tfs, ptr, doc_len)
+
+
+
 class PostingsBuilder:
     """Collects chunks' tokens, in chunk order, then inverts them into ``Postings``."""
 
@@ -237,6 +297,7 @@ class PostingsBuilder:
         self._tfs = array("i")
         self._per_doc = array("i")
         self._doc_len = array("i")
+        self._mapped: tuple[list[str], np.ndarray] | None = None  # add_counted's last terms
 
     def __len__(self) -> int:
         return len(self._per_doc)
@@ -259,17 +320,20 @@ class PostingsBuilder:
             per_doc.append(len(counts))
             doc_len.append(len(tokens))
 
-    def add_counted(
-        self, terms: Sequence[str], term_idx: np.ndarray, tfs: np.ndarray,
-        per_doc: np.ndarray, doc_len: np.ndarray,
-    ) -> None:
-        """Append chunks counted elsewhere (a build worker): ``term_idx`` points into
-        ``terms``, ``per_doc[d]`` postings per chunk."""
-        ids = np.fromiter(map(self.vocab.__getitem__, terms), dtype=np.int32, count=len(terms))
-        self._terms.extend(ids[term_idx].tolist() if len(term_idx) else [])
-        self._tfs.extend(np.asarray(tfs, dtype=np.int32).tolist())
-        self._per_doc.extend(np.asarray(per_doc, dtype=np.int32).tolist())
-        self._doc_len.extend(np.asarray(doc_len, dtype=np.int32).tolist())
+    def add_counted(self, counted: Counted, lo: int = 0, hi: int | None = None) -> None:
+        """Append chunks ``lo:hi`` of ``counted`` (a build worker's batch, whose terms are
+        mapped to this builder's ids once however many slices of it are added)."""
+        hi = len(counted.doc_len) if hi is None else hi
+        if self._mapped is None or self._mapped[0] is not counted.terms:
+            term_of = self.vocab.__getitem__
+            ids = np.fromiter(map(term_of, counted.terms), dtype=np.int32, count=len(counted.terms))
+            self._mapped = (counted.terms, ids)
+        ids = self._mapped[1]
+        p0, p1 = int(counted.ptr[lo]), int(counted.ptr[hi])
+        self._terms.frombytes(ids[counted.term_idx[p0:p1]].tobytes())
+        self._tfs.frombytes(np.ascontiguousarray(counted.tfs[p0:p1], dtype=np.int32).tobytes())
+        self._per_doc.frombytes(np.diff(counted.ptr[lo : hi + 1]).astype(np.int32).tobytes())
+        self._doc_len.frombytes(np.ascontiguousarray(counted.doc_len[lo:hi], dtype=np.int32).tobytes())
 
     def postings(self) -> Postings:
         terms = [""] * len(self.vocab)

@@ -39,7 +39,7 @@ class ChunkTable(Sequence[Chunk]):
         self,
         rows: np.ndarray,
         offsets: np.ndarray,
-        texts: bytes | memoryview,
+        texts: bytes | bytearray | memoryview,
         sources: Sequence[str],
         headings: Sequence[tuple[str, ...]],
         block_ptr: np.ndarray,
@@ -165,7 +165,8 @@ class ChunkTableBuilder:
         self._headings: dict[tuple[str, ...], int] = {}
         self._rows: list[np.ndarray] = []
         self._pending: list[tuple[int, int, int, int, int, int, int]] = []
-        self._texts: list[bytes] = []
+        # one growing buffer (not a bytes object per chunk, joined at the end: twice the memory)
+        self._texts = bytearray()
         self._lengths: list[np.ndarray] = []
         self._pending_lengths: list[int] = []
         self._blocks: list[np.ndarray] = []
@@ -193,7 +194,7 @@ class ChunkTableBuilder:
                 self._heading_id(tuple(chunk.heading_path)),
             )
         )
-        self._texts.append(text)
+        self._texts += text
         self._pending_lengths.append(len(text))
         self._pending_blocks.extend((a, b, _KIND_IDS[kind]) for a, b, kind in chunk.blocks)
         self._pending_block_counts.append(len(chunk.blocks))
@@ -217,7 +218,7 @@ class ChunkTableBuilder:
         self._pending.extend(
             (sid, r[1], r[2], r[3], r[4], r[5], heading_id(h)) for r, h in zip(rows, headings)
         )
-        self._texts.extend(texts)
+        self._texts += b"".join(texts)
         self._pending_lengths.extend(map(len, texts))
         self._pending_blocks.extend(blocks)
         self._pending_block_counts.extend(block_counts)
@@ -258,7 +259,7 @@ class ChunkTableBuilder:
                 mapping[old_id] = to_id(names[old_id])  # type: ignore[operator]
             rows[column] = mapping[rows[column]]
         self._rows.append(rows)
-        self._texts.append(bytes(table.texts[int(table.offsets[lo]) : int(table.offsets[hi])]))
+        self._texts += table.texts[int(table.offsets[lo]) : int(table.offsets[hi])]
         self._lengths.append(np.diff(table.offsets[lo : hi + 1]).astype(np.int64))
         self._blocks.append(table.block_rows[table.block_ptr[lo] : table.block_ptr[hi]].copy())
         self._block_counts.append(np.diff(table.block_ptr[lo : hi + 1]).astype(np.int64))
@@ -270,8 +271,7 @@ class ChunkTableBuilder:
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        texts = b"".join(self._texts)
-        self._texts = []
+        texts, self._texts = self._texts, bytearray()
         blocks = np.concatenate(self._blocks) if self._blocks else np.zeros(0, BLOCK_ROW)
         counts = np.concatenate(self._block_counts) if self._block_counts else np.zeros(0, np.int64)
         block_ptr = np.zeros(len(counts) + 1, dtype=np.int64)

@@ -23,11 +23,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from index.chunking import ChunkingConfig, chunk_document, indexed_text
+from index.chunking import ChunkingConfig, chunk_spans
 from index.errors import NoDocumentsError
 from index.loaders import SUPPORTED, Skipped, load_documents, load_file, printable_source
 from index.retrieval import Index
-from index.scoring import Postings, PostingsBuilder, Vocabulary
+from index.scoring import Counted, Postings, PostingsBuilder, Vocabulary, count_terms
 from index.store.format import (
     RACY_SECONDS,
     FileRecords,
@@ -188,19 +188,25 @@ def diff(records: FileRecords, files: Sequence[FileStat]) -> Changes:
 
 @dataclass
 class FileResult:
-    """One file loaded, chunked and counted: what a segment needs, in compact form."""
+    """One file loaded, chunked and counted: what a segment needs, in compact form.
+
+    Its chunks are ``first:first + n_chunks`` of ``batch``, the chunks and counted terms
+    of the files indexed together (one pool task), shared by their results: a worker
+    sends numpy arrays and one text buffer per batch, not objects per chunk or token."""
 
     source: str
     size: int
     mtime_ns: int
     sha256: str
     skipped: str | None = None
-    rows: list[tuple[int, int, int, int, int, int, int]] = field(default_factory=list)
-    texts: list[bytes] = field(default_factory=list)
-    headings: list[tuple[str, ...]] = field(default_factory=list)
-    blocks: list[tuple[int, int, int]] = field(default_factory=list)
-    block_counts: list[int] = field(default_factory=list)
-    tokens: list[list[str]] = field(default_factory=list)
+    batch: IndexedBatch | None = None
+    first: int = 0
+    n_chunks: int = 0
+
+
+class IndexedBatch(NamedTuple):
+    table: ChunkTable
+    counted: Counted
 
 
 def _racy(mtime_ns: int, now: float) -> bool:
@@ -213,8 +219,8 @@ def index_file(root: Path, path: Path, source: str, config: ChunkingConfig) -> F
 
 
 def index_files(jobs: Sequence[tuple[Path, Path, str, ChunkingConfig]]) -> list[FileResult]:
-    """Load, chunk and tokenize files; their chunks are tokenized in one batch so the
-    tokenizer's word cache pays off across files.
+    """Load, chunk and tokenize files; their chunks are tokenized and counted in one
+    batch (see ``FileResult``).
 
     A record keeps the stat taken before the bytes were read and the hash of those bytes,
     so an edit made while the file is being indexed never passes for the indexed text:
@@ -223,6 +229,7 @@ def index_files(jobs: Sequence[tuple[Path, Path, str, ChunkingConfig]]) -> list[
 
     results: list[FileResult] = []
     texts: list[str] = []
+    table = ChunkTableBuilder()
     for root, path, source, config in jobs:
         before = _stat(path)
         digest = _sha256(path)
@@ -235,21 +242,27 @@ def index_files(jobs: Sequence[tuple[Path, Path, str, ChunkingConfig]]) -> list[
         if isinstance(loaded, Skipped):
             results.append(FileResult(source, size, mtime, digest, skipped=loaded.reason))
             continue
-        result = FileResult(source, size, mtime, digest)
-        for chunk in chunk_document(loaded, config):
-            result.rows.append(
-                (0, chunk.start_line, chunk.end_line, chunk.start, chunk.end,
-                 -1 if chunk.page is None else chunk.page, 0)
+        rows, chunk_texts, headings, blocks, block_counts = [], [], [], [], []
+        text = loaded.text
+        for span in chunk_spans(loaded, config):
+            rows.append(
+                (0, span.start_line, span.end_line, span.start, span.end,
+                 -1 if span.page is None else span.page, 0)
             )
-            result.texts.append(chunk.text.encode("utf-8"))
-            result.headings.append(tuple(chunk.heading_path))
-            result.blocks.extend((a, b, _KIND_IDS[kind]) for a, b, kind in chunk.blocks)
-            result.block_counts.append(len(chunk.blocks))
-            texts.append(indexed_text(chunk))
-        results.append(result)
-    tokens = tokenize_many(texts)
+            chunk_text = text[span.start : span.end]
+            chunk_texts.append(chunk_text.encode("utf-8"))
+            headings.append(span.heading_path)
+            blocks.extend((a, b, _KIND_IDS[kind]) for a, b, kind in span.blocks)
+            block_counts.append(len(span.blocks))
+            # what indexed_text gives the chunk: its heading path, then its text
+            path_ = span.heading_path
+            texts.append("\n".join((*path_, chunk_text)) if path_ else chunk_text)
+        results.append(FileResult(source, size, mtime, digest, first=table.count, n_chunks=len(rows)))
+        table.add_encoded(source, rows, chunk_texts, headings, blocks, block_counts)
+    batch = IndexedBatch(table.finish(), count_terms(tokenize_many(texts)))
     for result in results:
-        result.tokens = [next(tokens) for _ in result.rows]
+        if result.skipped is None:
+            result.batch = batch
     return results
 
 
@@ -317,12 +330,13 @@ class SegmentWriter:
 
     def add(self, result: FileResult) -> tuple[int, int]:
         """Append one file's chunks; returns (segment number, first chunk in it)."""
-        if self._table.count and self._table.count + len(result.rows) > self.max_chunks:
+        if self._table.count and self._table.count + result.n_chunks > self.max_chunks:
             self.flush()
         first = self._table.count
-        self._table.add_encoded(result.source, result.rows, result.texts, result.headings,
-                                result.blocks, result.block_counts)
-        self._postings.add_many(result.tokens)
+        if result.batch is not None and result.n_chunks:
+            lo, hi = result.first, result.first + result.n_chunks
+            self._table.add_rows(result.batch.table, lo, hi)
+            self._postings.add_counted(result.batch.counted, lo, hi)
         return len(self.segments), first
 
     def flush(self) -> None:
@@ -572,7 +586,7 @@ def _update(
                 log.warning("skipped %s: %s", result.source, result.skipped)
             else:
                 seg_no, first = writer.add(result)
-                n = len(result.rows)
+                n = result.n_chunks
             # keep only what the record needs: the chunks are in the writer now
             placed[result.source] = (seg_no, first, n, FileResult(
                 result.source, result.size, result.mtime_ns, result.sha256, result.skipped
