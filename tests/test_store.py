@@ -97,6 +97,32 @@ def assert_same_as_fresh_build(index, root: Path) -> None:  # type: ignore[no-un
         assert [s for s, _ in ranked] == [s for s, _ in expected]
 
 
+def test_a_build_in_the_pool_cut_into_segments_equals_one_built_in_memory(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # enough files for the process pool (batches of files counted in the workers), cut
+    # into segments of a few chunks, files of one batch landing in different segments
+    root = tmp_path / "many"
+    words = "boats wind sails apples pears zebra deal microsoft openai copilot".split()
+    write(root, {
+        f"d{i // 20}/f{i:03d}.{'md' if i % 3 else 'txt'}":
+        (f"# Part {i}\n\n" if i % 3 else "")
+        + " ".join(f"{words[(i * j) % len(words)]} {j}." for j in range(1, 8 + i % 13)) + "\n"
+        for i in range(90)
+    } | {"bad.txt": "\x00\x01binary"})  # fmt: skip
+    age(root)
+    monkeypatch.setattr(update, "POOL_MIN_FILES", 10)
+    monkeypatch.setattr(update, "SEGMENT_CHUNKS", 25)
+    monkeypatch.setattr(update, "MERGE_FACTOR", 100)  # keep every segment as written
+    index, report = open_index(root, data, CONFIG)
+    assert (report.documents, len(report.skipped)) == (90, 1)
+    assert len(IndexStore(data, root).read_manifest()[0].segments) > 3
+    assert_same_as_fresh_build(index, root)
+    again, report = open_index(root, data, CONFIG)
+    assert report.action == "loaded"
+    assert_same_as_fresh_build(again, root)
+
+
 def test_build_then_restart_loads_without_reading_documents(
     docs: Path, data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

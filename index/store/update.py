@@ -327,19 +327,36 @@ class SegmentWriter:
     def _reset(self) -> None:
         self._postings = PostingsBuilder()
         self._table = ChunkTableBuilder()
+        self._count = 0  # chunks in this segment so far, the pending run's included
+        # consecutive files of one batch, added to the builders together: per file, the
+        # numpy calls would cost more than the copying
+        self._run: tuple[IndexedBatch, int, int] | None = None
 
     def add(self, result: FileResult) -> tuple[int, int]:
         """Append one file's chunks; returns (segment number, first chunk in it)."""
-        if self._table.count and self._table.count + result.n_chunks > self.max_chunks:
+        n = result.n_chunks
+        if self._count and self._count + n > self.max_chunks:
             self.flush()
-        first = self._table.count
-        if result.batch is not None and result.n_chunks:
-            lo, hi = result.first, result.first + result.n_chunks
-            self._table.add_rows(result.batch.table, lo, hi)
-            self._postings.add_counted(result.batch.counted, lo, hi)
+        first = self._count
+        if result.batch is not None and n:
+            run = self._run
+            if run is not None and run[0] is result.batch and run[2] == result.first:
+                self._run = (run[0], run[1], run[2] + n)
+            else:
+                self._add_run()
+                self._run = (result.batch, result.first, result.first + n)
+            self._count += n
         return len(self.segments), first
 
+    def _add_run(self) -> None:
+        if self._run is not None:
+            batch, lo, hi = self._run
+            self._table.add_rows(batch.table, lo, hi)
+            self._postings.add_counted(batch.counted, lo, hi)
+            self._run = None
+
     def flush(self) -> None:
+        self._add_run()
         if not self._table.count:
             return
         postings, table = self._postings.postings(), self._table.finish()
@@ -578,7 +595,7 @@ def _update(
                 seg.deletions = base.delete(seg.postings, np.concatenate(ranges))
         fresh = set(changes.added) | set(changes.changed)
         to_index = [f for f in files if f.source in fresh]
-        writer = SegmentWriter(store if writable else None)
+        writer = SegmentWriter(store if writable else None, SEGMENT_CHUNKS)
         placed: dict[str, tuple[int, int, int, FileResult]] = {}
         for result in track(_results(root, config, to_index)):
             seg_no, first, n = -1, 0, 0
