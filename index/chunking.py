@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -50,8 +49,7 @@ class ChunkingConfig(BaseModel):
 SIGNATURE = re.compile(r"^[\w.:]+ ?[({][^\n]{0,200}[)}]$")
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """A span ``[start, end)`` of a document's text that a chunk never cuts: a sentence,
     a heading, a list item, a table row or a code block (or a cut of an overlong one).
     ``glued``: the piece is a lead-in (it ends with ":") and must share a chunk with the
@@ -190,7 +188,7 @@ def document_pieces(doc: Document, size: int) -> list[Piece]:
             and nxt is not None
             and nxt.kind != "heading"
         ):
-            pieces[-1] = replace(pieces[-1], glued=True)
+            pieces[-1] = pieces[-1]._replace(glued=True)
     return pieces
 
 
@@ -211,7 +209,7 @@ def _cut_long(text: str, piece: Piece, size: int) -> Iterator[Piece]:
         while start < piece.end and text[start].isspace():
             start += 1
     if start < piece.end:
-        yield replace(piece, start=start)
+        yield piece._replace(start=start)
 
 
 class _Locator:

@@ -522,7 +522,7 @@ class IndexStore:
             tmp.unlink(missing_ok=True)
             raise
         _step("segment")
-        postings, table, f = read_segment(self.path / name)
+        postings, table, f = read_segment(self.path / name, written=True)
         ref = SegmentRef(file=name, size=size, footer=footer, n_docs=postings.n_docs)
         return Segment(postings, table, None, ref, [f])
 
