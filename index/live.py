@@ -24,7 +24,7 @@ from index.store import FileStat, IndexReport, open_index, scan
 
 log = logging.getLogger("docqa.live")
 
-Snapshot = tuple[tuple[str, int, int], ...]
+Snapshot = tuple[FileStat, ...]
 
 
 class LiveIndex:
@@ -152,4 +152,6 @@ class LiveIndex:
 
 
 def _snapshot_of(files: list[FileStat]) -> Snapshot:
-    return tuple((f.source, f.size, f.mtime_ns) for f in files)
+    # the scan's own records (path, name, size, mtime): the same folder gives the same
+    # paths, so two scans compare as their names and stats do; no copy per file
+    return tuple(files)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -66,7 +66,7 @@ class Index:
     skipped: list[Skipped] = field(default_factory=list)
     # (size, mtime_ns) of each file as it was when the index was made current; a cited
     # file that differs is flagged "changed since indexed" (empty: not checked)
-    file_stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+    file_stats: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     _sources: list[SourceInfo] | None = field(default=None, init=False, repr=False)
 
     def sources(self) -> list[SourceInfo]:

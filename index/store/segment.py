@@ -41,6 +41,11 @@ class StringTable(Sequence[str]):
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def decoded(self) -> list[str]:
+        """Every string, decoded at once (faster than one at a time)."""
+        raw, offsets = bytes(self.blob), self.offsets.tolist()
+        return [raw[a:b].decode("utf-8", "surrogateescape") for a, b in zip(offsets, offsets[1:])]
+
     @overload
     def __getitem__(self, i: int) -> str: ...
 

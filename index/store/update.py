@@ -16,8 +16,10 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -80,7 +82,7 @@ def scan(root: Path) -> list[FileStat]:
     of that (``tests/test_store.py`` checks that the two walks agree)."""
     top = os.fspath(root)
     root_real = os.path.realpath(top)
-    found: list[tuple[str, str, int, int]] = []
+    found: list[FileStat] = []
     seen: set[str] = set()
 
     def walk(folder: str, prefix: str) -> None:
@@ -111,13 +113,19 @@ def scan(root: Path) -> list[FileStat]:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue  # vanished since the walk
-            found.append((printable_source(prefix + name), entry.path, st.st_size, st.st_mtime_ns))
+            source = prefix + name
+            if not source.isprintable():  # (every character printable_source escapes is not)
+                source = printable_source(source)
+            found.append(FileStat(entry.path, source, st.st_size, st.st_mtime_ns))
         for entry in subdirs:
             walk(entry.path, prefix + entry.name + "/")
 
     walk(top, "")
-    found.sort()
-    return [FileStat(path, source, size, mtime) for source, path, size, mtime in found]
+    found.sort(key=_by_source)
+    return found
+
+
+_by_source = itemgetter(1, 0)
 
 
 # the digest of what cannot be read (a pipe, a broken link), as the store keeps it
@@ -163,6 +171,20 @@ class Changes:
 
 def diff(records: FileRecords, files: Sequence[FileStat]) -> Changes:
     """Compare by size and mtime first; hash only the files whose stat moved."""
+    if len(files) == len(records) and records.sources.decoded() == [f.source for f in files]:
+        # the usual start: the same files, in the same order (records follow the scan):
+        # compare the stats as columns, not file by file
+        changes = Changes()
+        sizes = np.fromiter((f.size for f in files), dtype=np.int64, count=len(files))
+        mtimes = np.fromiter((f.mtime_ns for f in files), dtype=np.int64, count=len(files))
+        moved = (records.rows["size"] != sizes) | (records.rows["mtime_ns"] != mtimes)
+        for i in np.flatnonzero(moved).tolist():
+            f = files[i]
+            if int(sizes[i]) == int(records.rows["size"][i]) and _sha256(f.path) == records.sha256(i):
+                changes.touched.append(f.source)
+            else:
+                changes.changed.append(f.source)
+        return changes
     changes = Changes()
     seen = np.zeros(len(records), dtype=bool)
     sizes = records.rows["size"].tolist()
@@ -713,13 +735,36 @@ def _merge(
     return result, FileRecords(rows, records.sources, records.reasons)
 
 
+class FileStats(Mapping[str, tuple[int, int]]):
+    """source → (size, mtime_ns) of a scan, looked up in the scan itself (sorted by
+    source): a start answers a question citing a few files, no dict of 75,000 is built."""
+
+    def __init__(self, files: Sequence[FileStat]) -> None:
+        self.files = files
+
+    def __getitem__(self, source: str) -> tuple[int, int]:
+        i = bisect_left(self.files, source, key=_source_of)
+        if i < len(self.files) and self.files[i].source == source:
+            return self.files[i].size, self.files[i].mtime_ns
+        raise KeyError(source)
+
+    def __iter__(self) -> Iterator[str]:
+        return (f.source for f in self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+_source_of = itemgetter(1)
+
+
 def _index_of(
     root: Path, config: ChunkingConfig, stored: StoredIndex, files: Sequence[FileStat]
 ) -> Index:
     skipped = [Skipped(s, r) for s, r in stored.records.skipped()]
     return Index(
         root=root, chunks=stored.chunks, scorer=stored.scorer, config=config, skipped=skipped,
-        file_stats={f.source: (f.size, f.mtime_ns) for f in files},
+        file_stats=FileStats(files),
     )
 
 
