@@ -21,6 +21,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#endif
 
 /* --- buffers -------------------------------------------------------------------- */
 
@@ -118,6 +123,109 @@ static PyObject *py_count_marked(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_RETURN_NONE;
+}
+
+/* --- scanning: one folder's entries with their stats ------------------------------------ */
+
+/* list_dir(path) -> (files, sizes, mtimes, dirs) or None when the folder cannot be read
+ *   names not starting with "." (decoded as os.fsdecode does); a file's size and mtime in
+ *   ns from stat() following links, or lstat() when that fails (a broken link, a loop),
+ *   left out when both fail; a folder is an entry whose stat() (following links) says
+ *   so. os.scandir and DirEntry.stat() do the same, one object per entry: this is the
+ *   scan of a start, 75,000 files at 1M chunks. */
+typedef struct {
+    char *name;
+    int is_dir;
+    long long size, mtime;
+} DirItem;
+
+static int cmp_dir_item(const void *a, const void *b) {
+    return strcmp(((const DirItem *)a)->name, ((const DirItem *)b)->name);
+}
+
+static PyObject *py_list_dir(PyObject *self, PyObject *arg) {
+#ifdef __linux__
+    PyObject *path_b = NULL;
+    if (!PyUnicode_FSConverter(arg, &path_b)) return NULL;
+    DIR *dir;
+    DirItem *items = NULL;
+    size_t n = 0, cap = 0;
+    int oom = 0;
+    Py_BEGIN_ALLOW_THREADS
+    dir = opendir(PyBytes_AS_STRING(path_b));
+    if (dir) {
+        int fd = dirfd(dir);
+        struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            const char *name = e->d_name;
+            if (name[0] == '.') continue;
+            struct stat st;
+            int have = 0, is_dir = 0;
+            if (e->d_type == DT_DIR) {
+                is_dir = 1;
+            } else if (e->d_type == DT_REG) {
+                have = fstatat(fd, name, &st, 0) == 0;
+            } else { /* a link, or a file system that does not say: follow it */
+                have = fstatat(fd, name, &st, 0) == 0;
+                is_dir = have && S_ISDIR(st.st_mode);
+            }
+            if (!is_dir && !have) have = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+            if (!is_dir && !have) continue; /* vanished since it was listed */
+            if (n == cap) {
+                size_t grown = cap ? cap * 2 : 256;
+                DirItem *more = realloc(items, grown * sizeof(DirItem));
+                if (!more) { oom = 1; break; }
+                items = more;
+                cap = grown;
+            }
+            items[n].name = strdup(name);
+            if (!items[n].name) { oom = 1; break; }
+            items[n].is_dir = is_dir;
+            items[n].size = is_dir ? 0 : (long long)st.st_size;
+            items[n].mtime = is_dir ? 0 : (long long)st.st_mtim.tv_sec * 1000000000LL +
+                                               (long long)st.st_mtim.tv_nsec;
+            n++;
+        }
+        closedir(dir);
+    }
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path_b);
+    PyObject *out = NULL, *files = NULL, *sizes = NULL, *mtimes = NULL, *dirs = NULL;
+    if (oom) { PyErr_NoMemory(); goto finish; }
+    if (!dir) { out = Py_None; Py_INCREF(out); goto finish; }
+    files = PyList_New(0); sizes = PyList_New(0); mtimes = PyList_New(0); dirs = PyList_New(0);
+    if (!files || !sizes || !mtimes || !dirs) goto finish;
+    /* folders in the order they are listed (os.walk's, which decides which of two links
+     * to one folder is walked), files by name (the scan's final sort then finds runs) */
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i].is_dir) continue;
+        PyObject *name = PyUnicode_DecodeFSDefault(items[i].name);
+        int bad = !name || PyList_Append(dirs, name) < 0;
+        Py_XDECREF(name);
+        if (bad) goto finish;
+    }
+    qsort(items, n, sizeof(DirItem), cmp_dir_item);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].is_dir) continue;
+        PyObject *name = PyUnicode_DecodeFSDefault(items[i].name);
+        PyObject *size = PyLong_FromLongLong(items[i].size);
+        PyObject *mtime = PyLong_FromLongLong(items[i].mtime);
+        int bad = !name || !size || !mtime || PyList_Append(files, name) < 0 ||
+                  PyList_Append(sizes, size) < 0 || PyList_Append(mtimes, mtime) < 0;
+        Py_XDECREF(name);
+        Py_XDECREF(size);
+        Py_XDECREF(mtime);
+        if (bad) goto finish;
+    }
+    out = Py_BuildValue("(OOOO)", files, sizes, mtimes, dirs);
+finish:
+    for (size_t i = 0; i < n; i++) free(items[i].name);
+    free(items);
+    Py_XDECREF(files); Py_XDECREF(sizes); Py_XDECREF(mtimes); Py_XDECREF(dirs);
+    return out;
+#else
+    Py_RETURN_NONE;
+#endif
 }
 
 /* --- building: counting chunks' terms, inverting them into postings -------------------- */
@@ -765,6 +873,8 @@ static PyMethodDef methods[] = {
     {"lookup", py_lookup, METH_VARARGS, "lookup(blob, offsets, term) -> term id or -1"},
     {"count_marked", py_count_marked, METH_VARARGS,
      "count_marked(indptr, doc_ids, mask, out): postings per term whose chunk is marked"},
+    {"list_dir", py_list_dir, METH_O,
+     "list_dir(path) -> (file names, sizes, mtimes in ns, folder names) or None"},
     {"count_terms", py_count_terms, METH_VARARGS,
      "count_terms(ids, lengths, n_terms, term_idx, tfs, per_doc) -> postings written"},
     {"invert", py_invert, METH_VARARGS,

@@ -588,8 +588,21 @@ def test_a_read_only_index_built_right_after_its_documents_loads_quietly(
         assert_same_as_fresh_build(index, docs)
 
 
-def test_the_scan_sees_the_files_the_loader_walks(tmp_path: Path) -> None:
-    # scan() is a faster copy of index.loaders.iter_files's walk: they must agree
+def test_a_string_table_equals_exactly_its_strings() -> None:
+    table = segment.StringTable.of(["ab", "c", "d\u00e9", "bad\udcff"])
+    assert table.equals(["ab", "c", "d\u00e9", "bad\udcff"])
+    assert not table.equals(["a", "bc", "d\u00e9", "bad\udcff"])
+    assert not table.equals(["ab", "c", "d\u00e9"])
+    ascii_table = segment.StringTable.of(["ab", "c", ""])
+    assert ascii_table.equals(["ab", "c", ""])
+    assert not ascii_table.equals(["a", "bc", ""])
+    assert not ascii_table.equals(["ab", "", "c"])
+    assert not ascii_table.equals(["ab", "d", ""])
+
+
+def test_the_scan_sees_the_files_the_loader_walks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # scan() is a faster copy of index.loaders.iter_files's walk: they must agree, with
+    # the kernel's list_dir and with os.scandir where the kernel is not built
     root = tmp_path / "docs"
     write(root, {
         "b.txt": "b", "a/z.md": "z", "a/b/c.txt": "c", ".hidden.txt": "h", ".git/x.txt": "x",
@@ -608,6 +621,12 @@ def test_the_scan_sees_the_files_the_loader_walks(tmp_path: Path) -> None:
     (root / "self-loop.txt").symlink_to(root / "self-loop.txt")
     (root / "bad\udcff.txt").write_text("not UTF-8 in its name", encoding="utf-8")
     expected = [source for _, source in iter_files(root)]
-    assert [f.source for f in update.scan(root)] == expected
+    scanned = update.scan(root)
+    assert [f.source for f in scanned] == expected
+    for f in scanned:
+        st = os.stat(f.where) if os.path.exists(f.where) else os.lstat(f.where)
+        assert (f.size, f.mtime_ns) == (st.st_size, st.st_mtime_ns)
+    monkeypatch.setattr(update, "_list_dir", None)
+    assert update.scan(root) == scanned
     assert {"pipe.txt", "self-loop.txt", "dangling.txt", "bad\\xff.txt"} <= set(expected)
     assert "alias/c.txt" in expected or "a/b/c.txt" in expected

@@ -41,6 +41,19 @@ class StringTable(Sequence[str]):
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def equals(self, strings: Sequence[str]) -> bool:
+        """Whether this table holds exactly ``strings``, in order (without decoding it)."""
+        if len(strings) != len(self):
+            return False
+        joined = "".join(strings)
+        if not joined.isascii():
+            return self.decoded() == list(strings)
+        lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+        return bool(
+            joined.encode("ascii") == bytes(self.blob)
+            and np.array_equal(np.diff(self.offsets), lengths)
+        )
+
     def decoded(self) -> list[str]:
         """Every string, decoded at once (faster than one at a time)."""
         raw, offsets = bytes(self.blob), self.offsets.tolist()

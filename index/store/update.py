@@ -73,6 +73,9 @@ class FileStat(NamedTuple):
         return Path(self.where)
 
 
+_source_of = itemgetter(1)
+
+
 def scan(root: Path) -> list[FileStat]:
     """Every file under ``root`` as ``index.loaders.iter_files`` yields them (hidden names
     passed over, links followed while they stay inside ``root``, printable sources, sorted;
@@ -90,6 +93,20 @@ def scan(root: Path) -> list[FileStat]:
         if real in seen or not (real == root_real or real.startswith(root_real + os.sep)):
             return
         seen.add(real)
+        if _list_dir is not None:
+            listed = _list_dir(folder)
+            if listed is None:
+                return
+            names, sizes, mtimes, dirs = listed
+            base = folder + os.sep
+            for name, size, mtime in zip(names, sizes, mtimes):
+                source = prefix + name
+                if not source.isprintable():  # (every character printable_source escapes is not)
+                    source = printable_source(source)
+                found.append(FileStat(base + name, source, size, mtime))
+            for name in dirs:
+                walk(base + name, prefix + name + "/")
+            return
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -121,11 +138,18 @@ def scan(root: Path) -> list[FileStat]:
             walk(entry.path, prefix + entry.name + "/")
 
     walk(top, "")
+    # as iter_files sorts (a name escaped the same as another's after it by path); each
+    # folder's files come listed in order, so this mostly merges runs
     found.sort(key=_by_source)
     return found
 
 
 _by_source = itemgetter(1, 0)
+
+try:  # one call per folder lists its entries with their stats (index/_kernel.c)
+    from index._kernel import list_dir as _list_dir
+except ImportError:
+    _list_dir = None
 
 
 # the digest of what cannot be read (a pipe, a broken link), as the store keeps it
@@ -171,7 +195,7 @@ class Changes:
 
 def diff(records: FileRecords, files: Sequence[FileStat]) -> Changes:
     """Compare by size and mtime first; hash only the files whose stat moved."""
-    if len(files) == len(records) and records.sources.decoded() == [f.source for f in files]:
+    if len(files) == len(records) and records.sources.equals([f.source for f in files]):
         # the usual start: the same files, in the same order (records follow the scan):
         # compare the stats as columns, not file by file
         changes = Changes()
@@ -753,9 +777,6 @@ class FileStats(Mapping[str, tuple[int, int]]):
 
     def __len__(self) -> int:
         return len(self.files)
-
-
-_source_of = itemgetter(1)
 
 
 def _index_of(
