@@ -4,11 +4,14 @@
  * protocol), built by pip with the system compiler. index/scoring.py holds the same
  * operations in numpy and uses them when this module is missing.
  *
- * search() scores a query over several segments term at a time with MaxScore pruning
- * (Turtle & Flood 1995): terms go in descending order of their upper bound; once the
- * k-th best partial score exceeds what the remaining terms could add to a chunk none of
- * the earlier terms reached, those terms are only looked up (galloping search) for the
- * chunks still in the race. The chunks that survive are rescored exactly, term by term
+ * search() scores a query over several segments with MaxScore pruning (Turtle & Flood
+ * 1995), one window of 16,384 chunk ids at a time so the window's accumulators stay in
+ * cache: at each window's start the terms whose upper bounds together stay below the
+ * k-th best score so far are non-essential; the essential terms' postings in the window
+ * are added term at a time, then each chunk they reached is completed, in id order, by
+ * looking the non-essential terms up (galloping search) while it can still reach the
+ * k-th best. Every term's cursor carries over to the next window. The chunks that
+ * survive are rescored exactly, term by term
  * in the question's order, with the same operations as BM25Scorer.get_scores, so a
  * returned score is bit for bit the one get_scores gives (and rank-bm25's to 1e-9).
  *
@@ -428,7 +431,7 @@ static PyObject *py_ascii_words(PyObject *self, PyObject *arg) {
 /* --- search ------------------------------------------------------------------------ */
 
 typedef struct {
-    Buf blob, offsets, indptr, docs, tfs, doc_len, max_tf, deleted, del_terms, del_counts, rank;
+    Buf blob, offsets, indptr, docs, tfs, doc_len, max_tf, deleted, del_terms, del_counts, rank, norm;
     int tf_size;
     int64_t n_terms, n_docs, n_del_terms;
     int64_t base;
@@ -498,43 +501,26 @@ static int64_t gallop(const int32_t *docs, int64_t *from, int64_t hi, int32_t do
     return (a < hi && docs[a] == doc) ? a : -1;
 }
 
+/* chunks per window: a window's accumulators (9 bytes a chunk) stay in the L2 cache */
+#define WINDOW 16384
+
 /* scratch kept between calls; the GIL is held throughout, so one caller at a time */
 static double *g_acc = NULL;
-static uint8_t *g_seen = NULL;
-static int32_t *g_touched = NULL;
+static uint64_t *g_seen = NULL; /* a bit per chunk of the window */
 static int64_t g_cap = 0;
 
 static int ensure_scratch(int64_t n) {
     if (n <= g_cap) return 0;
     double *acc = calloc((size_t)n, sizeof(double));
-    uint8_t *seen = calloc((size_t)n, 1);
-    int32_t *touched = malloc((size_t)n * sizeof(int32_t));
-    if (!acc || !seen || !touched) {
-        free(acc); free(seen); free(touched);
+    uint64_t *seen = calloc((size_t)(n + 63) / 64, sizeof(uint64_t));
+    if (!acc || !seen) {
+        free(acc); free(seen);
         PyErr_NoMemory();
         return -1;
     }
-    free(g_acc); free(g_seen); free(g_touched);
-    g_acc = acc; g_seen = seen; g_touched = touched; g_cap = n;
+    free(g_acc); free(g_seen);
+    g_acc = acc; g_seen = seen; g_cap = n;
     return 0;
-}
-
-/* the k-th largest of vals[0:n] (n >= k >= 1); reorders vals */
-static double kth_largest(double *vals, int64_t n, int64_t k) {
-    int64_t lo = 0, hi = n - 1, want = k - 1;
-    while (lo < hi) {
-        double pivot = vals[lo + (hi - lo) / 2];
-        int64_t i = lo, j = hi;
-        while (i <= j) {
-            while (vals[i] > pivot) i++;
-            while (vals[j] < pivot) j--;
-            if (i <= j) { double t = vals[i]; vals[i] = vals[j]; vals[j] = t; i++; j--; }
-        }
-        if (want <= j) hi = j;
-        else if (want >= i) lo = i;
-        else return vals[want];
-    }
-    return vals[want];
 }
 
 /* min-heap of the k best approximate scores seen, to know the k-th (theta) */
@@ -570,14 +556,14 @@ static double heap_theta(const TopHeap *h) { return h->n < h->k ? -1.0 : h->v[0]
 /* scores that agree this closely are treated as possible ties and rescored exactly */
 static inline double slack(double theta) { return theta > 0 ? theta * 1e-9 : 0.0; }
 
-static int cmp_sterm(const void *a, const void *b) {
+static int cmp_sterm_up(const void *a, const void *b) {
     double x = ((const SegTerm *)a)->ub, y = ((const SegTerm *)b)->ub;
-    return (x < y) - (x > y);
+    return (x > y) - (x < y);
 }
 
-static int cmp_int32(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
+/* move a cursor to the first posting at or after chunk doc (galloping) */
+static void skip_to(const int32_t *docs, int64_t *from, int64_t hi, int32_t doc) {
+    if (*from < hi && docs[*from] < doc) gallop(docs, from, hi, doc);
 }
 
 typedef struct { int64_t gid; double score; } Result;
@@ -589,21 +575,22 @@ static int cmp_result(const void *a, const void *b) {
 }
 
 static int parse_segment(PyObject *tuple, Segment *s) {
-    PyObject *o[11];
+    PyObject *o[12];
     long long base;
     int tf_size, min_len;
     memset(s, 0, sizeof(*s));
-    if (!PyArg_ParseTuple(tuple, "OOOOOiOOOOOOLi:segment", &o[0], &o[1], &o[2], &o[3], &o[4],
-                          &tf_size, &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &base, &min_len))
+    if (!PyArg_ParseTuple(tuple, "OOOOOiOOOOOOLiO:segment", &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &tf_size, &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &base, &min_len,
+                          &o[11]))
         return -1;
     if (tf_size != 1 && tf_size != 2 && tf_size != 4) {
         PyErr_SetString(PyExc_ValueError, "term frequencies must be 1, 2 or 4 bytes");
         return -1;
     }
-    Buf *bufs[11] = {&s->blob, &s->offsets, &s->indptr, &s->docs, &s->tfs, &s->doc_len,
-                     &s->max_tf, &s->deleted, &s->del_terms, &s->del_counts, &s->rank};
-    Py_ssize_t sizes[11] = {1, 8, 8, 4, tf_size, 4, 4, 1, 4, 4, 4};
-    for (int i = 0; i < 11; i++) {
+    Buf *bufs[12] = {&s->blob, &s->offsets, &s->indptr, &s->docs, &s->tfs, &s->doc_len,
+                     &s->max_tf, &s->deleted, &s->del_terms, &s->del_counts, &s->rank, &s->norm};
+    Py_ssize_t sizes[12] = {1, 8, 8, 4, tf_size, 4, 4, 1, 4, 4, 4, 8};
+    for (int i = 0; i < 12; i++) {
         if (get_buf(o[i], bufs[i], sizes[i], "segment") < 0) {
             for (int j = 0; j < i; j++) release(bufs[j]);
             return -1;
@@ -620,13 +607,14 @@ static int parse_segment(PyObject *tuple, Segment *s) {
               s->max_tf.view.len / 4 != s->n_terms ||
               (s->deleted.view.buf && s->deleted.view.len != s->n_docs) ||
               (s->rank.view.buf && s->rank.view.len / 4 != s->n_docs) ||
-              s->del_counts.view.len / 4 != s->n_del_terms;
+              s->del_counts.view.len / 4 != s->n_del_terms ||
+              (s->norm.view.buf && s->norm.view.len / 8 != s->n_docs);
     if (!bad && s->n_terms >= 0) {
         const int64_t *ptr = s->indptr.view.buf;
         bad = ptr[0] != 0 || ptr[s->n_terms] != s->docs.view.len / 4;
     }
     if (bad) {
-        for (int j = 0; j < 11; j++) release(bufs[j]);
+        for (int j = 0; j < 12; j++) release(bufs[j]);
         PyErr_SetString(PyExc_ValueError, "segment arrays do not fit together");
         return -1;
     }
@@ -634,9 +622,9 @@ static int parse_segment(PyObject *tuple, Segment *s) {
 }
 
 static void release_segment(Segment *s) {
-    Buf *bufs[11] = {&s->blob, &s->offsets, &s->indptr, &s->docs, &s->tfs, &s->doc_len,
-                     &s->max_tf, &s->deleted, &s->del_terms, &s->del_counts, &s->rank};
-    for (int i = 0; i < 11; i++) release(bufs[i]);
+    Buf *bufs[12] = {&s->blob, &s->offsets, &s->indptr, &s->docs, &s->tfs, &s->doc_len,
+                     &s->max_tf, &s->deleted, &s->del_terms, &s->del_counts, &s->rank, &s->norm};
+    for (int i = 0; i < 12; i++) release(bufs[i]);
 }
 
 /* search(terms, weights, k, segments, n_live, total_len, k1, b, delta, prune)
@@ -670,9 +658,7 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
     double *rem = calloc((size_t)nq + 1, sizeof(double));
     Hit *pool = NULL;
     int64_t pool_n = 0, pool_cap = 0;
-    double *heapv = NULL, *tmp = NULL;
-    int32_t *cands = NULL;
-    int64_t buf_cap = 0;
+    double *heapv = NULL;
     int parsed = 0, failed = 0;
     if (!segs || !ids || !wi || !st || !rem) { PyErr_NoMemory(); failed = 1; goto done; }
     for (; parsed < ns; parsed++) {
@@ -706,6 +692,7 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
             wi[q] = w * idf;
             base_score += wi[q] * delta;
             any = 1;
+            if (!(wi[q] > 0.0)) prune = 0; /* MaxScore's bounds need weights above zero */
         } else {
             wi[q] = 0.0;
             for (int s = 0; s < ns; s++) ids[(int64_t)s * nq + q] = -1;
@@ -721,20 +708,15 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
     for (int s = 0; s < ns; s++) {
         Segment *g = &segs[s];
         if (g->n_docs == 0) continue;
-        if (ensure_scratch(g->n_docs) < 0) { failed = 1; goto done; }
-        if (prune && buf_cap < g->n_docs) {
-            free(tmp); free(cands);
-            tmp = malloc((size_t)g->n_docs * sizeof(double));
-            cands = malloc((size_t)g->n_docs * sizeof(int32_t));
-            buf_cap = g->n_docs;
-            if (!tmp || !cands) { PyErr_NoMemory(); failed = 1; goto done; }
-        }
+        if (ensure_scratch(WINDOW) < 0) { failed = 1; goto done; }
         const int64_t *ptr = g->indptr.view.buf;
         const int32_t *docs = g->docs.view.buf;
         const int32_t *dl = g->doc_len.view.buf;
         const uint32_t *maxtf = g->max_tf.view.buf;
         const uint8_t *del = g->deleted.view.buf;
         const int32_t *rank = g->rank.view.buf;
+        const double *nrm = g->norm.view.buf; /* the chunks' length norms, when cached */
+#define NORM(d) (nrm ? nrm[d] : norm_of(dl[d], k1, b, avgdl))
         double norm_min = norm_of(g->min_len, k1, b, avgdl);
         int nt = 0;
         for (int q = 0; q < nq; q++) {
@@ -747,80 +729,80 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
             nt++;
         }
         if (!nt) continue;
-        qsort(st, (size_t)nt, sizeof(SegTerm), cmp_sterm);
-        rem[nt - 1] = 0.0;
-        for (int i = nt - 2; i >= 0; i--) rem[i] = rem[i + 1] + st[i + 1].ub;
+        /* lowest bound first: the terms that cannot lift a chunk to the k-th best on their
+         * own come first, and their bounds' running sums say how far */
+        qsort(st, (size_t)nt, sizeof(SegTerm), cmp_sterm_up);
+        rem[0] = 0.0;
+        for (int i = 0; i < nt; i++) rem[i + 1] = rem[i] + st[i].ub;
         /* a little headroom: the bound's own rounding must never prune a real candidate */
-        for (int i = 0; i < nt; i++) rem[i] *= 1.0 + 1e-12;
+        for (int i = 0; i <= nt; i++) rem[i] *= 1.0 + 1e-12;
 
-        int64_t n_touched = 0, n_cands = -1;
-        int i = 0;
-        for (; i < nt; i++) {
-            double w = wi[st[i].q];
-            for (int64_t p = st[i].lo; p < st[i].hi; p++) {
-                int32_t d = docs[p];
-                if (del && del[d]) continue;
-                if (!g_seen[d]) { g_seen[d] = 1; g_touched[n_touched++] = d; }
-                g_acc[d] += impact(tf_at(g, p), norm_of(dl[d], k1, b, avgdl), k1, w);
-            }
-            if (!prune || i == nt - 1) continue;
+        /* the segment in windows of chunk ids: the accumulators of a window stay in cache */
+        for (int64_t ws = 0; ws < g->n_docs; ws += WINDOW) {
+            int64_t we = ws + WINDOW < g->n_docs ? ws + WINDOW : g->n_docs;
             double theta = heap_theta(&heap);
-            if (n_touched >= k) {
-                for (int64_t j = 0; j < n_touched; j++) tmp[j] = g_acc[g_touched[j]];
-                double local = kth_largest(tmp, n_touched, k);
-                if (local > theta) theta = local;
+            double cut = theta >= 0 ? theta - slack(theta) : -1.0;
+            /* non-essential terms: the lowest bounds, together too low to reach the cut */
+            int ne = 0;
+            if (prune && theta >= 0)
+                while (ne < nt && rem[ne + 1] < cut) ne++;
+            if (ne == nt) { /* no chunk of the window can reach the cut */
+                for (int i = 0; i < nt; i++) skip_to(docs, &st[i].lo, st[i].hi, (int32_t)we);
+                continue;
             }
-            if (theta < 0 || rem[i] >= theta - slack(theta)) continue;
-            /* no chunk the terms so far missed can reach theta: keep the ones that can */
-            n_cands = 0;
-            for (int64_t j = 0; j < n_touched; j++) {
-                int32_t d = g_touched[j];
-                if (g_acc[d] + rem[i] >= theta - slack(theta)) cands[n_cands++] = d;
-            }
-            qsort(cands, (size_t)n_cands, sizeof(int32_t), cmp_int32);
-            i++;
-            for (; i < nt && n_cands > 0; i++) {
+            for (int i = ne; i < nt; i++) {
                 double w = wi[st[i].q];
-                int64_t from = st[i].lo;
-                for (int64_t j = 0; j < n_cands; j++) {
-                    int32_t d = cands[j];
-                    int64_t p = gallop(docs, &from, st[i].hi, d);
-                    if (p >= 0) g_acc[d] += impact(tf_at(g, p), norm_of(dl[d], k1, b, avgdl), k1, w);
+                int64_t p = st[i].lo, hi = st[i].hi;
+                for (; p < hi && docs[p] < we; p++) {
+                    int32_t d = docs[p];
+                    if (del && del[d]) continue;
+                    int32_t x = (int32_t)(d - ws);
+                    g_seen[x >> 6] |= (uint64_t)1 << (x & 63);
+                    g_acc[x] += impact(tf_at(g, p), NORM(d), k1, w);
                 }
-                int64_t kept = 0;
-                for (int64_t j = 0; j < n_cands; j++) {
-                    int32_t d = cands[j];
-                    if (g_acc[d] + rem[i] >= theta - slack(theta)) cands[kept++] = d;
+                st[i].lo = p;
+            }
+            /* the window's chunks in ascending order: the non-essential terms' postings
+             * are looked up (galloping) for those that can still reach the cut */
+            int32_t n_words = (int32_t)((we - ws + 63) / 64);
+            for (int32_t wd = 0; wd < n_words; wd++) {
+              uint64_t bits = g_seen[wd];
+              g_seen[wd] = 0;
+              while (bits) {
+                int32_t x = wd * 64 + __builtin_ctzll(bits);
+                bits &= bits - 1;
+                double a = g_acc[x];
+                g_acc[x] = 0.0;
+                int32_t d = (int32_t)(ws + x);
+                if (ne > 0) {
+                    int keep = 1;
+                    for (int i = ne - 1; i >= 0; i--) {
+                        if (a + rem[i + 1] < cut) { keep = 0; break; }
+                        int64_t p = gallop(docs, &st[i].lo, st[i].hi, d);
+                        if (p >= 0) a += impact(tf_at(g, p), NORM(d), k1, wi[st[i].q]);
+                    }
+                    if (!keep) continue;
                 }
-                n_cands = kept;
+                if (theta >= 0 && a < cut) continue;
+                heap_push(&heap, a);
+                theta = heap_theta(&heap);
+                if (theta >= 0) cut = theta - slack(theta);
+                if (pool_n == pool_cap) {
+                    int64_t cap = pool_cap ? pool_cap * 2 : 64;
+                    Hit *grown = realloc(pool, (size_t)cap * sizeof(Hit));
+                    if (!grown) { PyErr_NoMemory(); failed = 1; goto done; }
+                    pool = grown; pool_cap = cap;
+                }
+                pool[pool_n].gid = g->base + (rank ? rank[d] : d);
+                pool[pool_n].seg = s;
+                pool[pool_n].local = d;
+                pool[pool_n].approx = a;
+                pool_n++;
+              }
             }
-            break;
+            for (int i = 0; i < ne; i++) skip_to(docs, &st[i].lo, st[i].hi, (int32_t)we);
         }
-        int32_t *final = n_cands >= 0 ? cands : g_touched;
-        int64_t n_final = n_cands >= 0 ? n_cands : n_touched;
-        for (int64_t j = 0; j < n_final; j++) {
-            int32_t d = final[j];
-            double a = g_acc[d];
-            double theta = heap_theta(&heap);
-            if (theta >= 0 && a < theta - slack(theta)) continue;
-            heap_push(&heap, a);
-            if (pool_n == pool_cap) {
-                int64_t cap = pool_cap ? pool_cap * 2 : 64;
-                Hit *grown = realloc(pool, (size_t)cap * sizeof(Hit));
-                if (!grown) { PyErr_NoMemory(); failed = 1; goto done; }
-                pool = grown; pool_cap = cap;
-            }
-            pool[pool_n].gid = g->base + (rank ? rank[d] : d);
-            pool[pool_n].seg = s;
-            pool[pool_n].local = d;
-            pool[pool_n].approx = a;
-            pool_n++;
-        }
-        for (int64_t j = 0; j < n_touched; j++) {
-            int32_t d = g_touched[j];
-            g_acc[d] = 0.0;
-            g_seen[d] = 0;
-        }
+#undef NORM
     }
 
     /* rescore the survivors exactly, in the question's order, as get_scores adds them */
@@ -859,9 +841,12 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
     }
 
 done:
+    if (failed && g_cap) { /* stopped inside a window: the scratch must start clean next time */
+        memset(g_acc, 0, (size_t)g_cap * sizeof(double));
+        memset(g_seen, 0, (size_t)(g_cap + 63) / 64 * sizeof(uint64_t));
+    }
     for (int s = 0; s < parsed; s++) release_segment(&segs[s]);
-    free(segs); free(ids); free(wi); free(st); free(rem); free(pool); free(heapv); free(tmp);
-    free(cands);
+    free(segs); free(ids); free(wi); free(st); free(rem); free(pool); free(heapv);
     if (failed) {
         Py_DECREF(result);
         return NULL;

@@ -569,6 +569,9 @@ class BM25Scorer:
                         self._ranks[s],
                         self.bases[s],
                         int(seg.doc_len.min()) if seg.n_docs else 0,
+                        # every chunk's length norm, computed as the kernel would (the
+                        # same operations in the same order), once per scorer
+                        self._norm(s),
                     )
                 )
             self._kernel_segments = view

@@ -110,6 +110,31 @@ def test_pruned_top_k_on_larger_skewed_corpora(
         )
 
 
+def test_pruned_top_k_across_the_kernels_windows(backend: str) -> None:
+    # the kernel scores a segment 16,384 chunks at a time, carrying its cursors and the
+    # k-th best score from one window to the next: segments of 50,000 and 6,000 chunks
+    # with deletions, questions of common and rare words, against exhaustive scoring
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(2000)]
+    p = 1 / np.arange(1, 2001) ** 1.05
+    p /= p.sum()
+    lengths = rng.integers(1, 12, size=56_000)
+    drawn = np.array(words)[rng.choice(2000, size=int(lengths.sum()), p=p)].tolist()
+    ends = np.cumsum(lengths).tolist()
+    corpus = [drawn[end - n : end] for end, n in zip(ends, lengths.tolist())]
+    deleted = list(rng.random(41) < 0.15)
+    scorer = segmented(corpus, [50_000], deleted)
+    assert [seg.n_docs for seg in scorer.segments] == [50_000, 6_000]
+    live = [c for i, c in enumerate(corpus) if not deleted[i % len(deleted)]]
+    for _ in range(16):
+        question = list(rng.choice(words[:30] + words[500:520], size=int(rng.integers(1, 7))))
+        for k in (1, 10):
+            expected = expected_top_k(scorer, live, question, k)
+            assert len(expected) == k
+            assert scorer.top_k(question, k, prune=True) == expected
+            assert scorer.top_k(question, k, prune=False) == expected
+
+
 @FAST
 @given(
     corpus=scorable,
