@@ -630,3 +630,71 @@ def test_the_scan_sees_the_files_the_loader_walks(tmp_path: Path, monkeypatch: p
     assert update.scan(root) == scanned
     assert {"pipe.txt", "self-loop.txt", "dangling.txt", "bad\\xff.txt"} <= set(expected)
     assert "alias/c.txt" in expected or "a/b/c.txt" in expected
+
+
+def test_records_keep_the_saved_rows_and_take_the_fresh_ones() -> None:
+    # what an update saves: a saved row per unchanged file with its new stat (-1 for a
+    # racy mtime), fresh rows for the files just indexed, removed and unindexed files
+    # dropped, the reasons still in use numbered in order of first use
+    from index.store.format import RECORD, FileRecords
+    from index.store.segment import StringTable
+
+    now = 2_000_000_000.0
+    old_ns, racy_ns = int((now - 3600) * 1e9), int((now - 1) * 1e9)
+    sha = {name: bytes([i + 1]) * 32 for i, name in enumerate("abcdefg")}
+    old = FileRecords(
+        np.array([
+            (10, old_ns, sha["a"], 0, 0, 3, -1),
+            (11, old_ns, sha["b"], -1, 0, 0, 1),
+            (12, old_ns, sha["c"], 0, 3, 2, -1),
+            (13, old_ns, sha["d"], -1, 0, 0, 0),
+            (14, old_ns, sha["e"], 1, 0, 1, -1),
+        ], dtype=RECORD),
+        StringTable.of(["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]),
+        StringTable.of(["too large", "empty"]),
+    )
+    files = [
+        update.FileStat("/d/a.txt", "a.txt", 20, old_ns + 5),
+        update.FileStat("/d/b.txt", "b.txt", 21, racy_ns),
+        update.FileStat("/d/c.txt", "c.txt", 22, old_ns),
+        update.FileStat("/d/e.txt", "e.txt", 24, old_ns),
+        update.FileStat("/d/f.txt", "f.txt", 25, old_ns),
+        update.FileStat("/d/g.txt", "g.txt", 26, old_ns),  # appeared after the diff
+    ]
+    placed = {
+        "c.txt": (2, 0, 4, update.FileResult("c.txt", 22, old_ns, sha["g"].hex())),
+        "e.txt": (-1, 0, 0, update.FileResult("e.txt", 24, racy_ns, sha["e"].hex(), "empty")),
+        "f.txt": (-1, 0, 0, update.FileResult("f.txt", 25, old_ns, "", "binary")),
+    }
+    records = update._records(files, old, placed, [], now)
+    assert records.sources.decoded() == ["a.txt", "b.txt", "c.txt", "e.txt", "f.txt"]
+    assert records.reasons.decoded() == ["empty", "binary"]
+    assert records.rows.tolist() == np.array([
+        (20, old_ns + 5, sha["a"], 0, 0, 3, -1),
+        (21, -1, sha["b"], -1, 0, 0, 0),
+        (22, old_ns, sha["g"], 2, 0, 4, -1),
+        (24, -1, sha["e"], -1, 0, 0, 0),
+        (25, old_ns, bytes(32), -1, 0, 0, 1),
+    ], dtype=RECORD).tolist()
+    # the usual start: the same files, only stats moved; the saved sources are reused
+    same = update._records(files[:2] + [files[2]._replace(size=12)], FileRecords(
+        old.rows[:3], StringTable.of(["a.txt", "b.txt", "c.txt"]), old.reasons
+    ), {}, [], now)
+    assert [(r.source, r.size, r.mtime_ns, r.skipped) for r in same.all()] == [
+        ("a.txt", 20, old_ns + 5, None), ("b.txt", 21, -1, "empty"), ("c.txt", 12, old_ns, None),
+    ]
+    assert same.reasons.decoded() == ["empty"]
+
+
+def test_records_find_a_source_in_the_blob_as_the_map_would() -> None:
+    # the first lookups search the sources' blob (no map of every file): a match must be
+    # a whole source, the last of equal ones, empty sources included
+    from index.store.format import RECORD, FileRecords
+    from index.store.segment import StringTable
+
+    sources = ["a.txt", "b.txt", "ab.txt", "a", "", "b/a.txt", "x\udcff.txt", "a.txt"]
+    records = FileRecords(np.zeros(len(sources), RECORD), StringTable.of(sources), StringTable.of([]))
+    questions = [*sources, "b", "txt", "a.tx", ".txt", "zz"]
+    found = [records.where(q) for q in questions]
+    assert found == [7, 1, 2, 3, 4, 5, 6, 7, None, None, None, None, None]
+    assert [records.where(q) for q in questions] == found  # past 16 lookups: the map

@@ -118,11 +118,19 @@ class FileRecords:
         self.sources = sources
         self.reasons = reasons
         self._where: dict[str, int] | None = None
+        self._lookups = 0
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def where(self, source: str) -> int | None:
+        if self._where is None and self._lookups < 16:
+            # the first few (an edit's changed files) found in the blob: no map of 75,000
+            self._lookups += 1
+            return self._find(source)
+        return self._map().get(source)
+
+    def _map(self) -> dict[str, int]:
         if self._where is None:
             blob, offsets = self.sources.blob, self.sources.offsets.tolist()
             raw = bytes(blob)
@@ -130,7 +138,31 @@ class FileRecords:
                 raw[a:b].decode("utf-8", "surrogateescape"): i
                 for i, (a, b) in enumerate(zip(offsets, offsets[1:]))
             }
-        return self._where.get(source)
+        return self._where
+
+    def _find(self, source: str) -> int | None:
+        """The last record of ``source`` (as the map keeps), found in the sources' blob."""
+        raw = source.encode("utf-8", "surrogateescape")
+        blob, offsets = self.sources.blob, self.sources.offsets
+        if not raw:  # an empty source: only an empty string matches
+            hits = np.flatnonzero(np.diff(offsets) == 0)
+            return int(hits[-1]) if len(hits) else None
+        data = blob if isinstance(blob, bytes) else bytes(blob)
+        at = data.rfind(raw)
+        while at >= 0:
+            # the string starting there (after any empty ones starting at the same place)
+            i = int(np.searchsorted(offsets, at, side="right")) - 1
+            if i < len(self) and offsets[i] == at and offsets[i + 1] == at + len(raw):
+                return i
+            at = data.rfind(raw, 0, at + len(raw) - 1)
+        return None
+
+    def positions(self, sources: Sequence[str]) -> np.ndarray:
+        """Each source's position among the records, -1 for a source without one."""
+        if self.sources.equals(sources):
+            return np.arange(len(sources), dtype=np.int64)
+        get = self._map().get
+        return np.fromiter((get(s, -1) for s in sources), dtype=np.int64, count=len(sources))
 
     def reason(self, i: int) -> str | None:
         r = int(self.rows["reason"][i])
@@ -165,26 +197,6 @@ class FileRecords:
     @property
     def documents(self) -> int:
         return int(np.count_nonzero(self.rows["reason"] < 0))
-
-
-class RecordsBuilder:
-    def __init__(self) -> None:
-        self._rows: list[tuple[int, int, bytes, int, int, int, int]] = []
-        self._sources: list[str] = []
-        self._reasons: dict[str, int] = {}
-
-    def add(
-        self, source: str, size: int, mtime_ns: int, sha256: str, segment: int = -1,
-        first: int = 0, n_chunks: int = 0, skipped: str | None = None,
-    ) -> None:
-        reason = -1 if skipped is None else self._reasons.setdefault(skipped, len(self._reasons))
-        digest = bytes.fromhex(sha256) if sha256 else bytes(32)
-        self._rows.append((size, mtime_ns, digest, segment, first, n_chunks, reason))
-        self._sources.append(source)
-
-    def finish(self) -> FileRecords:
-        rows = np.array(self._rows, dtype=RECORD) if self._rows else np.zeros(0, RECORD)
-        return FileRecords(rows, StringTable.of(self._sources), StringTable.of(self._reasons))
 
 
 # --- the generation manifest ------------------------------------------------------------

@@ -32,16 +32,17 @@ from index.retrieval import Index
 from index.scoring import Counted, Postings, PostingsBuilder, Vocabulary, count_terms
 from index.store.format import (
     RACY_SECONDS,
+    RECORD,
     FileRecords,
     IndexCorrupt,
     IndexMissing,
     IndexOutdated,
     IndexStore,
-    RecordsBuilder,
     Segment,
     StoredIndex,
     index_fingerprint,
 )
+from index.store.segment import StringTable
 from index.store.table import BLOCK_ROW, ROW, ChunkTable, ChunkTableBuilder
 from index.tokenize import tokenize_many
 
@@ -702,25 +703,58 @@ def _records(
     now: float,
 ) -> FileRecords:
     """One record per scanned file: fresh ones for the files just indexed, the saved
-    ones (with their new stat) for the others."""
-    builder = RecordsBuilder()
-    for f in files:
-        hit = placed.get(f.source)
-        if hit is not None:
-            seg, first, n, res = hit
-            mtime = -1 if res.mtime_ns < 0 or _racy(res.mtime_ns, now) else res.mtime_ns
-            builder.add(f.source, res.size, mtime, res.sha256, seg, first, n, res.skipped)
-            continue
-        i = old.where(f.source) if old is not None else None
-        if i is None:
-            continue  # appeared after the scan's diff: the next start adds it
-        row = old.rows[i]  # type: ignore[union-attr]
-        mtime = -1 if _racy(f.mtime_ns, now) else f.mtime_ns
-        builder.add(
-            f.source, f.size, mtime, old.sha256(i), int(row["segment"]), int(row["first"]),  # type: ignore[union-attr]
-            int(row["n_chunks"]), old.reason(i),  # type: ignore[union-attr]
-        )
-    return builder.finish()
+    ones (with their new stat) for the others. As columns: an edit in a folder of 75,000
+    files copies the saved rows at once, not file by file."""
+    sources = [f.source for f in files]
+    n = len(files)
+    in_old = np.full(n, -1, dtype=np.int64) if old is None else old.positions(sources)
+    is_placed = np.fromiter((s in placed for s in sources), dtype=bool, count=n)
+    from_old = ~is_placed & (in_old >= 0)
+    rows = np.zeros(n, dtype=RECORD)
+    # reasons as keys into the saved reasons followed by the new ones, renumbered below
+    names = [] if old is None else old.reasons.decoded()
+    key_of = {name: i for i, name in enumerate(names)}
+    keys = np.full(n, -1, dtype=np.int64)
+    if old is not None and from_old.any():
+        saved = old.rows[in_old[from_old]]
+        rows[from_old] = saved
+        keys[from_old] = saved["reason"]
+        size = np.fromiter((f.size for f in files), dtype=np.int64, count=n)
+        mtime = np.fromiter((f.mtime_ns for f in files), dtype=np.int64, count=n)[from_old]
+        rows["size"][from_old] = size[from_old]
+        # the same test as _racy, on the column
+        rows["mtime_ns"][from_old] = np.where(now - mtime / 1e9 < RACY_SECONDS, -1, mtime)
+    fresh = np.flatnonzero(is_placed)
+    if len(fresh):
+        made = []
+        for i in fresh.tolist():
+            seg, first, n_chunks, res = placed[sources[i]]
+            mtime_ns = -1 if res.mtime_ns < 0 or _racy(res.mtime_ns, now) else res.mtime_ns
+            digest = bytes.fromhex(res.sha256) if res.sha256 else bytes(32)
+            made.append((res.size, mtime_ns, digest, seg, first, n_chunks, -1))
+            if res.skipped is not None:
+                keys[i] = key_of.setdefault(res.skipped, len(names))
+                if keys[i] == len(names):
+                    names.append(res.skipped)
+        rows[fresh] = np.array(made, dtype=RECORD)
+    keep = is_placed | from_old  # a file that appeared after the scan's diff: the next start
+    if not keep.all():
+        rows, keys = rows[keep], keys[keep]
+        sources = [s for s, k in zip(sources, keep.tolist()) if k]
+    # the reasons in use, numbered in order of first use
+    used = keys >= 0
+    uniq, first_use = np.unique(keys[used], return_index=True)
+    order = uniq[np.argsort(first_use, kind="stable")]
+    renumber = np.full(len(names) + 1, -1, dtype=np.int64)
+    renumber[order] = np.arange(len(order))
+    rows["reason"] = renumber[keys]  # keys of -1 take the last entry: -1
+    if old is not None and len(sources) == len(old) and not is_placed.any() and keep.all() and (
+        in_old == np.arange(n)
+    ).all():
+        table = old.sources  # the same files, in the same order
+    else:
+        table = StringTable.of(sources)
+    return FileRecords(rows, table, StringTable.of([names[k] for k in order.tolist()]))
 
 
 def _merge(
@@ -747,15 +781,17 @@ def _merge(
     kept = [i for i in range(len(segments)) if i not in drop]
     position = {old: new for new, old in enumerate(kept)}
     result = [segments[i] for i in kept] + merged
-    indexed = np.flatnonzero(rows["reason"] < 0)
-    for r in indexed.tolist():
-        old_seg = int(rows["segment"][r])
-        if old_seg in moved:
-            g, ids = moved[old_seg]
-            rows["segment"][r] = len(kept) + g
-            rows["first"][r] = int(ids[int(rows["first"][r])])
-        else:
-            rows["segment"][r] = position[old_seg]
+    # as columns: each indexed file's segment renumbered, its first chunk moved with it
+    indexed = rows["reason"] < 0
+    was = records.rows["segment"]
+    new_segment = np.full(len(segments), -1, dtype=np.int64)
+    for old_seg, new_seg in position.items():
+        new_segment[old_seg] = new_seg
+    for old_seg, (g, ids) in moved.items():
+        new_segment[old_seg] = len(kept) + g
+        mine = indexed & (was == old_seg)
+        rows["first"][mine] = np.asarray(ids)[rows["first"][mine]]
+    rows["segment"][indexed] = new_segment[was[indexed]]
     return result, FileRecords(rows, records.sources, records.reasons)
 
 
