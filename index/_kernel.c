@@ -336,7 +336,8 @@ static PyObject *py_invert(PyObject *self, PyObject *args) {
 
 /* The pattern, read for ASCII (where \w is [A-Za-z0-9_], \d [0-9], \s the ASCII spaces
  * Python's str.isspace knows, 9-13 and 28-32):
- *   (?:https?|ftp)://[^\s<>"'`)\]]+ | www\.[^\s<>"'`)\]]+ | \d+(?:[.,]\d+)*
+ *   (?:https?|ftp)://[^\s<>"'`)\]]+ | www\.[^\s<>"'`)\]]+
+ *   | (?<![\w=<>!~^])(?:\^|~=?|[<>]=?|==|!=)\d+(?:\.\d+)*(?:\.\*)? | \d+(?:[.,]\d+)*
  *   | (?:(?<![\w-])--?(?=[A-Za-z]))?[A-Za-z0-9]+(?:['._-]+[A-Za-z0-9]+)*
  * tried in that order at each position, as re.findall does (no alternative matches the
  * empty string, so a match always moves the scan forward). tests/test_tokenize.py checks
@@ -351,6 +352,39 @@ static inline int is_word(unsigned char c) { return is_alnum(c) || c == '_'; }
 static inline int is_url_stop(unsigned char c) {
     return (c >= 9 && c <= 13) || (c >= 28 && c <= 32) || c == '<' || c == '>' || c == '"' ||
            c == '\'' || c == '`' || c == ')' || c == ']';
+}
+
+static inline int is_spec_start(unsigned char c) {
+    return c == '^' || c == '~' || c == '<' || c == '>' || c == '=' || c == '!';
+}
+
+/* end of a version requirement ("^1.2.3", "~=1.2", ">=2.0", "!=4.1.*") at i, or -1:
+ * the operators tried longest first, as the regex backtracks from "~=" to "~" */
+static Py_ssize_t spec_at(const unsigned char *t, Py_ssize_t n, Py_ssize_t i) {
+    if (i > 0 && (is_word(t[i - 1]) || is_spec_start(t[i - 1]))) return -1;
+    unsigned char c = t[i];
+    Py_ssize_t ops[2];
+    int n_ops = 0;
+    if (c == '^') {
+        ops[n_ops++] = i + 1;
+    } else if (c == '~' || c == '<' || c == '>') {
+        if (i + 1 < n && t[i + 1] == '=') ops[n_ops++] = i + 2;
+        ops[n_ops++] = i + 1;
+    } else if ((c == '=' || c == '!') && i + 1 < n && t[i + 1] == '=') {
+        ops[n_ops++] = i + 2;
+    }
+    for (int o = 0; o < n_ops; o++) {
+        Py_ssize_t j = ops[o];
+        if (!(j < n && is_digit(t[j]))) continue;
+        while (j < n && is_digit(t[j])) j++;
+        while (j + 1 < n && t[j] == '.' && is_digit(t[j + 1])) {
+            j += 2;
+            while (j < n && is_digit(t[j])) j++;
+        }
+        if (j + 1 < n && t[j] == '.' && t[j + 1] == '*') j += 2;
+        return j;
+    }
+    return -1;
 }
 
 /* end of the match at i, or -1 */
@@ -417,8 +451,10 @@ static PyObject *py_ascii_words(PyObject *self, PyObject *arg) {
     Py_ssize_t i = 0;
     while (i < n) {
         unsigned char c = t[i];
-        if (!(is_alnum(c) || c == '-')) { i++; continue; }
-        Py_ssize_t end = word_at(t, n, i);
+        Py_ssize_t end;
+        if (is_spec_start(c)) end = spec_at(t, n, i); /* (no other alternative starts so) */
+        else if (is_alnum(c) || c == '-') end = word_at(t, n, i);
+        else { i++; continue; }
         if (end < 0) { i++; continue; }
         PyObject *w = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, t + i, end - i);
         if (!w || PyList_Append(out, w) < 0) { Py_XDECREF(w); Py_DECREF(out); return NULL; }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ PIECES = [
     "The", "don’t", "don't", "20,000", "97.4", "2024", "U.S.", "Café", "naïve", "İstanbul",
     "ΟΔΟΣ", "running", "ran", "and", "Microsoft's", "x_y", "—", "!", "\n", " ", "1,23",
     "socket.sleep", "--no-root", "https://x.org/a_b", "www.a.io", "a-b-c", "whats",
+    "^1.2.3", "~=1.2", ">=2.0", "pkg>=2.0", "!=4.1.*", "==3",
 ]
 texts = st.lists(
     st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=30
@@ -39,3 +41,16 @@ def test_cache_starting_over_changes_nothing(monkeypatch) -> None:  # type: igno
         ["cafe", "20000", "dog"],
         ["dog", "run"],
     ]
+
+
+# ASCII made of the characters the word rules turn on: the kernel's word finder
+# (index/_kernel.c, used for ASCII text) must find exactly the regex's words
+ascii_texts = st.text(alphabet="ab1_9.,'-~^<>=!*:/hwtpf )]\"`\n", max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(st.one_of(st.sampled_from(PIECES).filter(str.isascii), ascii_texts), max_size=12).map("".join))
+def test_the_kernels_words_are_the_regexs(text: str) -> None:
+    if tokenize_module._ascii_words is None:
+        pytest.fail("the compiled kernel (index/_kernel.c) was not built: pip install -e .")
+    assert tokenize_module._ascii_words(text) == tokenize_module._TOKEN.findall(text)
