@@ -151,12 +151,16 @@ def worker_docqa_query(docs: Path, data: Path, qfile: Path) -> dict[str, Any]:
     scorer = stored.scorer
     for q in qs[:WARMUP]:  # first calls fill caches (the kernel's view of the segments)
         scorer.top_k(tokenize(q), K)
-    times = []
+    times, cpu = [], []
     for q in qs:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         scorer.top_k(tokenize(q), K)
+        cpu.append(time.thread_time() - c)
         times.append(time.perf_counter() - t)
     result.update(_percentiles(times))
+    # the same queries in this thread's CPU time: on a shared machine a query that waits
+    # for a core shows in the wall-clock p99, not here
+    result.update({f"cpu_{key}": value for key, value in _percentiles(cpu).items()})
     result["memory_mb"] = _status_mb("VmRSS") - base
     result["segments"] = len(stored.segments)
     return result
@@ -417,6 +421,7 @@ def run(sizes: list[int], n_queries: int, log: Any) -> str:
             b, t = measured["bm25s"], measured["tantivy"]
             targets.append(
                 f"| {chunks_n:,} | {d['p50_ms'] / b['p50_ms']:.2f}× | {d['p99_ms'] / d['p50_ms']:.1f}× "
+                f"({d['cpu_p99_ms'] / d['cpu_p50_ms']:.1f}× in CPU time) "
                 f"| {d['p50_ms'] / t['p50_ms']:.2f}× | {d['build_s'] / b['build_s']:.2f}× "
                 f"| {d['build_peak_mb']:.0f} MB | {d['open_s']:.3f} s |"
             )
@@ -437,7 +442,7 @@ def run(sizes: list[int], n_queries: int, log: Any) -> str:
             "",
             "Targets (ratios from this run):",
             "",
-            "| chunks | p50 docqa / bm25s (≤ 1) | p99 / p50 docqa (≤ 3) | p50 docqa / tantivy "
+            "| chunks | p50 docqa / bm25s (≤ 1) | p99 / p50 docqa, wall (≤ 3) | p50 docqa / tantivy "
             "| build docqa / bm25s (≤ 1) | docqa build peak (≤ 1 GB at 1M) | docqa open (< 0.3 s) |",
             "|---:|---:|---:|---:|---:|---:|---:|",
             *targets,
