@@ -18,7 +18,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -68,17 +68,30 @@ log = logging.getLogger("docqa.loading")
 Loader = Callable[[str, bytes], Document]
 
 
-class _Lazy(Mapping[str, Any]):
+class _Lazy(MutableMapping[str, Any]):
     """suffix → a function of a format module, imported the first time it is looked up:
     answering from a saved index (or reading only .txt files) never pays for the other
-    formats' modules and their parsers (YAML, docutils, ctypes for PDF)."""
+    formats' modules and their parsers (YAML, docutils, ctypes for PDF). A function set
+    for a suffix (a plug-in, a test's stand-in) is kept as it is, as in a dict."""
 
     def __init__(self, names: dict[str, tuple[str, str]]) -> None:
-        self._names = names
+        self._names: dict[str, tuple[str, str] | Any] = dict(names)
+        self._set: set[str] = set()  # the suffixes whose value is the function itself
 
     def __getitem__(self, suffix: str) -> Any:
-        module, attr = self._names[suffix]
+        value = self._names[suffix]
+        if suffix in self._set:
+            return value
+        module, attr = value
         return getattr(import_module(f"index.loaders.{module}"), attr)
+
+    def __setitem__(self, suffix: str, function: Any) -> None:
+        self._names[suffix] = function
+        self._set.add(suffix)
+
+    def __delitem__(self, suffix: str) -> None:
+        del self._names[suffix]
+        self._set.discard(suffix)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -88,7 +101,7 @@ class _Lazy(Mapping[str, Any]):
 
 
 # suffix (lower case) → loader (the module's ``load``)
-LOADERS: Mapping[str, Loader] = _Lazy(
+LOADERS: MutableMapping[str, Loader] = _Lazy(
     {
         ".txt": ("text", "load"),
         ".md": ("markdown", "load"),
