@@ -23,7 +23,7 @@ cranfield: cranfield-data .venv/bin/python
 	.venv/bin/pip install -q -e . && .venv/bin/docqa eval --beir $(CRANFIELD)
 
 # docqa against bm25s (numba) and tantivy at 200k and 1M chunks, restarts and cold start
-# (about an hour on 2 cores); everything it writes goes to a temporary folder, removed after
+# (about 22 minutes on 2 cores); everything it writes goes to a temporary folder, removed after
 bench: .venv/bin/python
 	.venv/bin/pip install -q -e ".[bench]" && .venv/bin/python -m bench.bench
 
