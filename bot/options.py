@@ -102,13 +102,26 @@ def progress_tracker(show: bool, desc: str = "indexing", unit: str = "file"):  #
     return track
 
 
+def load_semantic(settings: Settings):  # type: ignore[no-untyped-def]
+    """The embedder of ``DOCQA_SEMANTIC_MODEL`` when ``DOCQA_SEMANTIC`` is on, else None
+    (raises SemanticError, a DocqaError, when it cannot be had). Only here is the model
+    runtime imported."""
+    if not settings.semantic:
+        return None
+    from index.semantic.model import load_embedder
+
+    return load_embedder(settings.semantic_model)
+
+
 def build_live(settings: Settings, progress: bool | None = None) -> LiveIndex:
     """Open the saved index of ``settings.docs_dir`` (building or updating it as needed)
     and follow the folder for changes; notices and skipped files go to stderr."""
     check_docs_dir(settings.docs_dir)
     show = sys.stderr.isatty() if progress is None else progress
+    embedder = load_semantic(settings)
     index, report = open_index(
-        settings.docs_dir, settings.data_dir, settings.chunking(), track=progress_tracker(show)
+        settings.docs_dir, settings.data_dir, settings.chunking(), track=progress_tracker(show),
+        embedder=embedder, embed_track=progress_tracker(show, "embedding", "chunk"),
     )
     for notice in report.notices:
         log.warning("%s", notice)
@@ -120,6 +133,7 @@ def build_live(settings: Settings, progress: bool | None = None) -> LiveIndex:
         settings.engine(),
         interval=settings.reindex_interval_s,
         initial=(index, report),
+        embedder=embedder,
     )
 
 

@@ -38,6 +38,7 @@ from pydantic import (
 
 from index.chunking import ChunkingConfig
 from index.retrieval import EngineConfig
+from index.semantic import DEFAULT_MODEL
 
 PREFIX = "DOCQA_"
 # settings only one adapter reads: a bad value there stops that adapter, and is only a
@@ -108,6 +109,18 @@ class Settings(BaseModel):
     )
     history_file: Path = Field(
         Path("~/.docqa_history"), description="the REPL's line history"
+    )
+    semantic: bool = Field(
+        False, description="fuse BM25 with a local embedding model (needs pip install "
+        "'docqa[semantic]'; the first start embeds every chunk)"
+    )
+    semantic_model: str = Field(
+        DEFAULT_MODEL, description="the embedding model: a Hugging Face repository "
+        "(downloaded once) or a folder holding model.onnx and tokenizer.json"
+    )
+    semantic_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of BM25 in a passage's fused score (the "
+        "rest is the semantic similarity)"
     )
 
     # Discord (see bot/discord/bot.py and the README's Discord section)
@@ -245,6 +258,7 @@ class Settings(BaseModel):
             abstain_threshold=self.abstain_threshold,
             max_question_chars=self.max_question_chars,
             followup_weight=self.followup_weight,
+            semantic_weight=self.semantic_weight,
         )
 
 

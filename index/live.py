@@ -40,6 +40,7 @@ class LiveIndex:
         save: bool = True,
         initial: tuple[Index, IndexReport] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        embedder: object | None = None,
     ) -> None:
         self.root = root
         self.data_dir = data_dir
@@ -47,13 +48,14 @@ class LiveIndex:
         self.engine_config = engine_config
         self.interval = interval
         self.save = save
+        self.embedder = embedder  # the semantic layer's: new chunks are embedded too
         self._clock = clock
         self._rebuilding = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         if initial is None:
-            initial = open_index(root, data_dir, chunking, save=save)
+            initial = open_index(root, data_dir, chunking, save=save, embedder=embedder)
         index, report = initial
         # the scan the build started from, so an edit made during it is seen at the next poll
         self._snapshot = _snapshot_of(report.files) if report.files else self.snapshot()
@@ -96,7 +98,8 @@ class LiveIndex:
             if not force and snapshot == self._snapshot:
                 return None
             index, report = open_index(
-                self.root, self.data_dir, self.chunking, save=self.save, files=files
+                self.root, self.data_dir, self.chunking, save=self.save, files=files,
+                embedder=self.embedder,
             )
             self._engine = self._make_engine(index)  # the swap: one assignment
             self._snapshot = snapshot

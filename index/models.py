@@ -119,10 +119,18 @@ class Passage(BaseModel):
         description="the file's size or modification time differs from the indexed one, so "
         "the cited lines may no longer hold the text",
     )
+    similarity: float | None = Field(
+        default=None,
+        description="cosine similarity of the passage to the question (semantic layer on)",
+    )
 
     @classmethod
     def from_chunk(
-        cls, chunk: Chunk, score: float = 0.0, matched_terms: tuple[str, ...] = ()
+        cls,
+        chunk: Chunk,
+        score: float = 0.0,
+        matched_terms: tuple[str, ...] = (),
+        similarity: float | None = None,
     ) -> Passage:
         return cls(
             chunk_id=chunk.id,
@@ -135,6 +143,7 @@ class Passage(BaseModel):
             score=score,
             matched_terms=matched_terms,
             blocks=chunk.blocks,
+            similarity=similarity,
         )
 
     @property

@@ -7,7 +7,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,9 @@ from index.models import Answer, Chunk, Document, Passage, SourceInfo, TermContr
 from index.scoring import BM25Scorer
 from index.query import answer_kinds, is_followup, question_terms
 from index.tokenize import tokenize_many
+
+if TYPE_CHECKING:
+    from index.semantic.vectors import ChunkVectors
 
 T = TypeVar("T")
 Track = Callable[[Iterable[T]], Iterable[T]]
@@ -53,6 +56,13 @@ class EngineConfig(BaseModel):
         0.5, ge=0.0, le=1.0, description="weight of earlier turns' words in a follow-up"
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="units in an answer")
+    semantic_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="share of BM25 in a passage's fused score when the index has chunk "
+        "vectors (the rest is the semantic similarity)",
+    )
 
 
 @dataclass
@@ -67,6 +77,8 @@ class Index:
     # (size, mtime_ns) of each file as it was when the index was made current; a cited
     # file that differs is flagged "changed since indexed" (empty: not checked)
     file_stats: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # the chunks' vectors and the model that made them (the semantic layer), or None
+    vectors: ChunkVectors | None = None
     _sources: list[SourceInfo] | None = field(default=None, init=False, repr=False)
 
     def sources(self) -> list[SourceInfo]:
@@ -87,9 +99,12 @@ def build_index(
     config: ChunkingConfig,
     documents: Sequence[Document] | None = None,
     track: Track[tuple[Path, str]] = _untracked,
+    embedder: object | None = None,
+    embed_track: Track[str] = _untracked,
 ) -> Index:
     """Load (unless ``documents`` are given), chunk and index a folder; ``track`` may wrap
-    the files being loaded in a progress display."""
+    the files being loaded in a progress display. With an ``embedder`` (the semantic
+    layer) every chunk is embedded too, ``embed_track`` wrapping the chunks' texts."""
     skipped: list[Skipped] = []
     if documents is None:
         loaded = load_documents(root, track)
@@ -98,7 +113,16 @@ def build_index(
     for doc in documents:
         chunks.extend(chunk_document(doc, config, first_id=len(chunks)))
     scorer = BM25Scorer.build(tokenize_many([indexed_text(c) for c in chunks]))
-    return Index(root=root, chunks=chunks, scorer=scorer, config=config, skipped=skipped)
+    vectors = None
+    if embedder is not None:
+        from index.semantic.model import embed_all
+        from index.semantic.vectors import ChunkVectors
+
+        matrix = embed_all(embedder, [indexed_text(c) for c in chunks], embed_track)  # type: ignore[arg-type]
+        vectors = ChunkVectors(embedder, matrix)
+    return Index(
+        root=root, chunks=chunks, scorer=scorer, config=config, skipped=skipped, vectors=vectors
+    )
 
 
 class Conversation:
@@ -139,6 +163,7 @@ class Query:
     followup: bool = False
     corrections: tuple[tuple[str, str], ...] = ()
     unknown_weight: float = 0.0  # how many unknown words, in rare-word units
+    text: str = ""  # what the semantic layer embeds: the question (after earlier turns)
 
 
 # a corrected word is probably what was meant, but not certainly
@@ -185,6 +210,7 @@ class Engine:
             )
         terms = [t.term for t in own if t.known]
         weights = [CORRECTED_WEIGHT if t.corrected else 1.0 for t in own if t.known]
+        text = " ".join((*history[-1:], question)) if followup else question
         if followup:
             seen = set(terms)
             for earlier in reversed(history):
@@ -208,6 +234,7 @@ class Engine:
             kinds=answer_kinds(question),
             followup=followup,
             corrections=tuple((t.word, t.term) for t in own if t.corrected),
+            text=text,
         )
 
     def retrieve(
@@ -218,16 +245,45 @@ class Engine:
 
     def _retrieve(self, query: Query, k: int | None) -> list[Passage]:
         k = self.config.k if k is None else k
+        if self.index.vectors is not None:
+            return self._retrieve_fused(query, k, self.index.vectors)
+        hits = self.index.scorer.top_k(query.terms, k, query.weights)
+        return self.mark_stale([self._passage(query, c, score) for c, score in hits])
+
+    def _passage(
+        self, query: Query, chunk_id: int, score: float, similarity: float | None = None
+    ) -> Passage:
         scorer = self.index.scorer
-        hits = scorer.top_k(query.terms, k, query.weights)
+        matched = tuple(
+            dict.fromkeys(t for t in query.terms if scorer.term_frequency(t, chunk_id))
+        )
+        return Passage.from_chunk(self.index.chunks[chunk_id], score, matched, similarity)
+
+    def _retrieve_fused(self, query: Query, k: int, vectors: ChunkVectors) -> list[Passage]:
+        """BM25 and the semantic similarity fused (``index.semantic.vectors.fuse``): a
+        passage that shares no word with the question can be found by its meaning. A
+        passage's ``score`` stays its BM25 score (what ``explain`` adds up); the order is
+        the fused one."""
+        from index.semantic.vectors import FUSION_DEPTH, fuse
+
+        depth = max(k, FUSION_DEPTH)
+        hits = self.index.scorer.top_k(query.terms, depth, query.weights)
+        sims = vectors.similarities(vectors.embed_question(query.text))
         passages = []
-        for chunk_id, score in hits:
-            chunk = self.index.chunks[chunk_id]
-            matched = tuple(
-                dict.fromkeys(t for t in query.terms if scorer.term_frequency(t, chunk_id))
-            )
-            passages.append(Passage.from_chunk(chunk, score, matched))
+        for found in fuse(hits, sims, k, self.config.semantic_weight, depth):
+            score = found.bm25 if found.bm25 is not None else self._bm25(query, found.chunk_id)
+            passages.append(self._passage(query, found.chunk_id, score, found.similarity))
         return self.mark_stale(passages)
+
+    def _bm25(self, query: Query, chunk_id: int) -> float:
+        """One chunk's BM25 score for the query (what ``top_k`` would give it)."""
+        merged: dict[str, float] = {}
+        for term, weight in zip(query.terms, query.weights):
+            merged[term] = merged.get(term, 0.0) + weight
+        return sum(
+            self.index.scorer.contribution(term, chunk_id, weight)
+            for term, weight in merged.items()
+        )
 
     def mark_stale(self, passages: Sequence[Passage]) -> list[Passage]:
         """The passages, those whose file changed since it was indexed flagged ``stale``

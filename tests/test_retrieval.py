@@ -64,6 +64,7 @@ def test_passage_fields(tmp_path: Path) -> None:
         "matched_terms": ("instal", "turbin"),
         "blocks": ((0, 5, "heading"), (7, 42, "paragraph")),
         "stale": False,
+        "similarity": None,
     }
 
 

@@ -182,10 +182,27 @@ class DocumentRanker:
             mix += CHUNK_SHARE * best / best.max()
         if whole.max() > 0:
             mix += (1 - CHUNK_SHARE) * whole / whole.max()
+        vectors = self.engine.index.vectors
+        if vectors is not None:
+            mix = self._fused(mix, vectors.similarities(vectors.embed_question(query.text)))
         candidates = np.flatnonzero(mix > 0)
         # ties go to the document that comes first in the corpus
         order = np.lexsort((candidates, -mix[candidates]))[:depth]
         return [self.sources[i] for i in candidates[order]]
+
+
+    def _fused(self, mix: np.ndarray, sims: np.ndarray) -> np.ndarray:
+        """The BM25 mix and each document's best chunk similarity, each min-max
+        normalised over the documents, weighed as the engine weighs passages."""
+        semantic = np.full(len(self.sources), -1.0)
+        np.maximum.at(semantic, self.doc_of_chunk, sims.astype(np.float64))
+        weight = self.engine.config.semantic_weight
+        return weight * _minmax(mix) + (1 - weight) * _minmax(semantic)
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
 @dataclass

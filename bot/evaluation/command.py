@@ -57,7 +57,13 @@ from bot.evaluation.runs import (
     timing,
     untracked,
 )
-from bot.options import add_docs_option, add_k_option, check_docs_dir, progress_tracker
+from bot.options import (
+    add_docs_option,
+    add_k_option,
+    check_docs_dir,
+    load_semantic,
+    progress_tracker,
+)
 from bot.printable import json_printable, printable
 from bot.settings import Settings, load_settings
 from index.errors import NoDocumentsError
@@ -254,7 +260,8 @@ def _track(desc: str, unit: str) -> Callable[[Iterable[T]], Iterable[T]]:
 def _build(settings: Settings, documents: Sequence[Document] | None = None) -> tuple[Engine, float]:
     start = time.perf_counter()
     index = build_index(
-        settings.docs_dir, settings.chunking(), documents=documents, track=_track("indexing", "doc")
+        settings.docs_dir, settings.chunking(), documents=documents, track=_track("indexing", "doc"),
+        embedder=load_semantic(settings), embed_track=_track("embedding", "chunk"),
     )
     return Engine(index, settings.engine()), time.perf_counter() - start
 

@@ -31,7 +31,7 @@ MAGIC = b"DOCQAv3\0"
 END = b"DOCQAEND"
 _TRAILER = 8 + 32 + len(END)
 _ALIGN = 64
-_SIMPLE = {"|u1", "<i4", "<i8", "<u2", "<u4", "|i1", "|V32"}
+_SIMPLE = {"|u1", "<i4", "<i8", "<u2", "<u4", "|i1", "|V32", "<f2"}
 
 
 class IndexCorrupt(IndexStoreError):

@@ -45,6 +45,13 @@ from index.scoring import DELTA, K1, B, BM25Scorer, Deletions, Postings
 from index.store.container import ArrayFile, IndexCorrupt, write_arrays
 from index.store.segment import StringTable, read_segment, write_segment
 from index.store.table import ChunkTable, SegmentedChunks
+from index.store.vectors import (
+    SegmentVectors,
+    parse_vectors,
+    read_vectors,
+    vector_files,
+    vectors_manifest,
+)
 from index.tokenize import fingerprint as tokenizer_fingerprint
 
 __all__ = ["IndexCorrupt"]
@@ -227,6 +234,8 @@ class Manifest:
     n_chunks: int
     segments: list[SegmentRef]
     records: FileRef
+    # the chunk vectors of the semantic layer (``index.store.vectors``), or None
+    vectors: dict[str, Any] | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode("utf-8")
@@ -261,6 +270,7 @@ class Manifest:
             n_chunks=int(raw["n_chunks"]),
             segments=[ref(d, SegmentRef) for d in raw["segments"]],
             records=ref(raw["records"]),
+            vectors=parse_vectors(raw.get("vectors")),
         )
 
 
@@ -273,6 +283,7 @@ class Segment:
     deletions: Deletions | None = None
     ref: SegmentRef | None = None
     files: list[ArrayFile] = field(default_factory=list)
+    vectors: SegmentVectors | None = None  # the semantic layer's, when it has them
 
     @property
     def n_docs(self) -> int:
@@ -366,7 +377,7 @@ class IndexStore:
             manifest, name = self.read_manifest()
         except IndexStoreError:
             return []
-        names = [name, manifest.records.file]
+        names = [name, manifest.records.file, *vector_files(manifest.vectors)]
         for seg in manifest.segments:
             names.append(seg.file)
             if seg.deletions is not None:
@@ -488,7 +499,11 @@ class IndexStore:
                 deletions = _read_deletions(d, postings)
                 if deletions.count != ref.deleted:
                     raise IndexCorrupt(f"{ref.deletions.file} does not fit its segment")
-            segments.append(Segment(postings, table, deletions, ref, files))
+            vectors = None
+            if manifest.vectors is not None:
+                vectors = read_vectors(self.path, manifest.vectors, ref.file, ref.n_docs)
+                files += vectors.files if vectors is not None else []
+            segments.append(Segment(postings, table, deletions, ref, files, vectors))
         r = self._array_file(manifest.records, {"rows": RECORD})
         records = FileRecords(
             r.array("rows") if "rows" in r else np.zeros(0, RECORD),
@@ -586,6 +601,7 @@ class IndexStore:
             n_chunks=sum(s.live for s in segments),
             segments=refs,
             records=records_ref,
+            vectors=vectors_manifest([(r.file, s.vectors) for r, s in zip(refs, segments)]),
         )
         data = manifest.to_json()
         name = _unique("gen", ".json")
@@ -622,6 +638,7 @@ class IndexStore:
             except (OSError, ValueError, KeyError, TypeError):
                 continue
             used.add(manifest.records.file)
+            used.update(vector_files(manifest.vectors))
             for seg in manifest.segments:
                 used.add(seg.file)
                 if seg.deletions is not None:

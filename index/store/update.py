@@ -525,6 +525,7 @@ class IndexReport:
     skipped: list[Skipped] = field(default_factory=list)
     files: list[FileStat] = field(default_factory=list)  # the scan this start made
     written: list[str] = field(default_factory=list)  # files written to the data folder
+    embedded: int | None = None  # chunks embedded by this start (None: semantic layer off)
 
     def line(self) -> str:
         what = {
@@ -533,8 +534,9 @@ class IndexReport:
             "built": "built the index",
         }[self.action]
         docs = "document" if self.documents == 1 else "documents"
+        embedded = f", {self.embedded} embedded" if self.embedded else ""
         return (
-            f"{what}: {self.documents} {docs}, {self.chunks} chunks "
+            f"{what}: {self.documents} {docs}, {self.chunks} chunks{embedded} "
             f"in {self.seconds:.2f} s"
         )
 
@@ -568,11 +570,15 @@ def open_index(
     full: bool = False,
     save: bool = True,
     files: list[FileStat] | None = None,
+    embedder: Any | None = None,
+    embed_track: Callable[[Iterable[str]], Iterable[str]] = _untracked,
 ) -> tuple[Index, IndexReport]:
     """The index of ``root``: loaded from ``data_dir`` when it is there and current,
     brought up to date file by file when documents changed, built when there is none,
     it is corrupt or the settings changed (``full`` forces that). ``files`` is a scan of
-    ``root`` already made (the report carries the one this call made).
+    ``root`` already made (the report carries the one this call made). With an
+    ``embedder`` (the semantic layer), the chunks that have no vector yet are embedded
+    (``index.store.embedding``; ``embed_track`` may wrap them in a progress bar).
 
     Raises NoDocumentsError when the folder holds no usable document.
     """
@@ -583,6 +589,9 @@ def open_index(
     fingerprint = index_fingerprint(config)
     notices: list[str] = []
     old = None if full else _load_saved(store, fingerprint, notices)
+    semantic = None if embedder is None else _Semantic(embedder, embed_track, store, fingerprint)
+    if old is not None and embedder is not None:
+        semantic.drop_other_model(old, notices)  # type: ignore[union-attr]
     files = scan(root) if files is None else files
     if old is None:
         changes = Changes(added=[f.source for f in files])
@@ -600,14 +609,19 @@ def open_index(
                 report.saved, report.written = True, [names]
             except OSError as exc:
                 log.debug("could not save new file stats to %s: %s", store.path, exc)
-        return _index_of(root, config, old, files), report
-    return _update(root, config, store, fingerprint, old, files, changes, notices, track, save, started)
+        vectors = semantic.vectors(old, save, report) if semantic is not None else None
+        return _index_of(root, config, old, files, vectors), report
+    return _update(
+        root, config, store, fingerprint, old, files, changes, notices, track, save, started,
+        semantic,
+    )
 
 
 def _update(
     root: Path, config: ChunkingConfig, store: IndexStore, fingerprint: str,
     old: StoredIndex | None, files: list[FileStat], changes: Changes, notices: list[str],
     track: Callable[[Iterable[Any]], Iterable[Any]], save: bool, started: float,
+    semantic: _Semantic | None = None,
 ) -> tuple[Index, IndexReport]:
     writable = save
     if save:
@@ -621,7 +635,8 @@ def _update(
     written: list[str] = []
     with lock:
         segments = [] if old is None else [
-            Segment(s.postings, s.table, s.deletions, s.ref, s.files) for s in old.segments
+            Segment(s.postings, s.table, s.deletions, s.ref, s.files, s.vectors)
+            for s in old.segments
         ]
         # the chunks of changed and removed files leave their segments
         if old is not None:
@@ -684,7 +699,38 @@ def _update(
     action = "updated" if old is not None else "built"
     report = _report(action, changes, notices, started, saved, stored, files)
     report.written = written
-    return _index_of(root, config, stored, files), report
+    vectors = semantic.vectors(stored, saved, report) if semantic is not None else None
+    return _index_of(root, config, stored, files, vectors), report
+
+
+class _Semantic:
+    """The semantic layer's part of ``open_index``: vectors of another model dropped,
+    the chunks without a vector embedded (``index.store.embedding``)."""
+
+    def __init__(
+        self, embedder: Any, track: Callable[[Iterable[str]], Iterable[str]],
+        store: IndexStore, fingerprint: str,
+    ) -> None:
+        self.embedder, self.track, self.store, self.fingerprint = embedder, track, store, fingerprint
+
+    def drop_other_model(self, stored: StoredIndex, notices: list[str]) -> None:
+        from index.store.embedding import drop_other_model
+
+        notice = drop_other_model(stored, self.embedder.fingerprint)
+        if notice:
+            notices.append(notice)
+
+    def vectors(self, stored: StoredIndex, saved: bool, report: IndexReport) -> Any:
+        from index.store.embedding import chunk_vectors, embed_pending
+
+        began = time.perf_counter()
+        done = embed_pending(
+            self.store if saved else None, stored, self.embedder, self.fingerprint,
+            self.track, report.notices,
+        )
+        report.embedded = done.embedded
+        report.seconds += time.perf_counter() - began
+        return chunk_vectors(stored, self.embedder)
 
 
 class _nothing:
@@ -774,6 +820,10 @@ def _merge(
         segment = Segment(postings, table)
         if store is not None:
             segment = store.write_segment(postings, table)
+        if any(segments[i].vectors is not None for i in group):
+            from index.store.embedding import merged_segment_vectors
+
+            segment.vectors = merged_segment_vectors(store, [segments[i] for i in group])
         merged.append(segment)
         for i, ids in zip(group, new_ids):
             moved[i] = (g, ids)
@@ -816,12 +866,13 @@ class FileStats(Mapping[str, tuple[int, int]]):
 
 
 def _index_of(
-    root: Path, config: ChunkingConfig, stored: StoredIndex, files: Sequence[FileStat]
+    root: Path, config: ChunkingConfig, stored: StoredIndex, files: Sequence[FileStat],
+    vectors: Any = None,
 ) -> Index:
     skipped = [Skipped(s, r) for s, r in stored.records.skipped()]
     return Index(
         root=root, chunks=stored.chunks, scorer=stored.scorer, config=config, skipped=skipped,
-        file_stats=FileStats(files),
+        file_stats=FileStats(files), vectors=vectors,
     )
 
 
