@@ -119,8 +119,12 @@ class Settings(BaseModel):
         "(downloaded once) or a folder holding model.onnx and tokenizer.json"
     )
     semantic_weight: float = Field(
-        0.5, ge=0.0, le=1.0, description="share of BM25 in a passage's fused score (the "
+        0.4, ge=0.0, le=1.0, description="share of BM25 in a passage's fused score (the "
         "rest is the semantic similarity)"
+    )
+    semantic_abstain_threshold: float = Field(
+        0.4, ge=0.0, le=1.0, description="DOCQA_ABSTAIN_THRESHOLD when the semantic layer "
+        "is on: its confidence also counts the answer's similarity to the question"
     )
 
     # Discord (see bot/discord/bot.py and the README's Discord section)
@@ -252,10 +256,20 @@ class Settings(BaseModel):
                 f"DOCQA_CHUNK_SIZE ({self.chunk_size})"
             ) from exc
 
+    @property
+    def effective_threshold(self) -> float:
+        """The abstention threshold in force: the semantic layer has its own."""
+        return self.semantic_abstain_threshold if self.semantic else self.abstain_threshold
+
+    @property
+    def threshold_setting(self) -> str:
+        """The name of the setting that holds ``effective_threshold``."""
+        return "DOCQA_SEMANTIC_ABSTAIN_THRESHOLD" if self.semantic else "DOCQA_ABSTAIN_THRESHOLD"
+
     def engine(self) -> EngineConfig:
         return EngineConfig(
             k=self.k,
-            abstain_threshold=self.abstain_threshold,
+            abstain_threshold=self.effective_threshold,
             max_question_chars=self.max_question_chars,
             followup_weight=self.followup_weight,
             semantic_weight=self.semantic_weight,

@@ -29,6 +29,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from index.chunking import SIGNATURE, passage_sentences, split_sentences
 from index.models import Answer, AnswerSentence, BlockSpan, Passage
 from index.query import CODE, DEFINITION, LIST, NAME, QUANTITY, VALUE
@@ -112,6 +114,7 @@ class _Scored:
     near: float  # ... only in its heading path, or (at half weight) in the unit before it
     has_kind: bool
     followers: list[Unit] = field(default_factory=list)
+    similarity: float | None = None  # to the question, when the semantic layer is on
 
 
 def _display(text: str, code: bool) -> str:
@@ -386,6 +389,45 @@ def unit_features(
     return features
 
 
+# The semantic layer's unit features, added to a unit's score only when the index has
+# chunk vectors (so the answer without the extra is exactly the one above): the unit's
+# cosine similarity to the question. Fitted like FEATURES, with FEATURES fixed
+# (``python -m bench.fit_units --semantic``).
+SEMANTIC_FEATURES: dict[str, float] = {
+    "similarity": 3.0,
+}
+# With the semantic layer the confidence also counts the surest unit's similarity to the
+# question: SIMILARITY_SHARE of how far it stands above SIMILARITY_FLOOR (all-MiniLM-L6-v2
+# gives unrelated English sentences 0 to 0.3). Chosen with the semantic threshold (0.4,
+# ``DOCQA_SEMANTIC_ABSTAIN_THRESHOLD``) on the devdocs sets and the seed set (README).
+SIMILARITY_FLOOR = 0.3
+SIMILARITY_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Semantic:
+    """What the answer layer takes from the semantic layer: the question's vector and a
+    way to embed units the same way."""
+
+    question: np.ndarray
+    embed: Callable[[Sequence[str]], np.ndarray]
+
+    def similarities(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        return self.embed(texts) @ self.question
+
+
+def add_similarities(
+    units: Sequence[tuple[Unit, dict[str, float]]], semantic: Semantic
+) -> None:
+    """Set the ``similarity`` feature of every candidate unit (embedded in one batch)."""
+    candidates = [f for _, f in units if is_candidate(f)]
+    sims = semantic.similarities([u.text for u, f in units if is_candidate(f)])
+    for features, sim in zip(candidates, sims.tolist()):
+        features["similarity"] = sim
+
+
 def is_candidate(features: dict[str, float]) -> bool:
     """A unit can answer when it, its heading path or the unit before it holds a question
     word: under a heading that names the subject ("socket.protect(func)"), the answer
@@ -394,7 +436,10 @@ def is_candidate(features: dict[str, float]) -> bool:
 
 
 def _score(features: dict[str, float]) -> float:
-    return sum(FEATURES[name] * value for name, value in features.items())
+    return sum(
+        (FEATURES.get(name) or SEMANTIC_FEATURES.get(name, 0.0)) * value
+        for name, value in features.items()
+    )
 
 
 def scored_units(
@@ -430,6 +475,7 @@ class Choice:
 
     units: tuple[Unit, ...]
     confidence: float
+    similarity: float | None = None  # the surest unit's, when the semantic layer is on
 
 
 def choose_units(
@@ -440,6 +486,7 @@ def choose_units(
     own_terms: frozenset[str] | None = None,
     unknown_weight: float = 0.0,
     max_units: int = 3,
+    semantic: Semantic | None = None,
 ) -> Choice | None:
     """The units that best answer the question, in passage then reading order, and the
     confidence of that answer; None when no unit can answer.
@@ -451,6 +498,8 @@ def choose_units(
     """
     total = sum(weights.values()) + unknown_weight
     units = scored_units(passages, question, weights, total, kinds)
+    if semantic is not None:
+        add_similarities(units, semantic)
     scored = [
         _Scored(
             u,
@@ -458,6 +507,7 @@ def choose_units(
             f["own"] * total,
             (f["heading"] + BEFORE_SHARE * f["before"]) * total,
             not f["kind_missing"],
+            similarity=f.get("similarity"),
         )
         for u, f in units
         if is_candidate(f)
@@ -481,12 +531,15 @@ def choose_units(
     chosen.sort(key=lambda u: (u.passage, u.start))
     # the answer is as sure as its surest unit
     by_unit = {id(s.unit): s for s in ranked}
-    confidence = max(
-        _confidence(by_unit[id(u)], weights, unknown_weight, kinds)
-        for u in chosen
-        if id(u) in by_unit
+    surest = max(
+        (by_unit[id(u)] for u in chosen if id(u) in by_unit),
+        key=lambda s: _confidence(s, weights, unknown_weight, kinds),
     )
-    return Choice(tuple(chosen), confidence)
+    confidence = _confidence(surest, weights, unknown_weight, kinds)
+    if surest.similarity is not None:
+        above = max(0.0, surest.similarity - SIMILARITY_FLOOR)
+        confidence = min(1.0, confidence + SIMILARITY_SHARE * above)
+    return Choice(tuple(chosen), confidence, surest.similarity)
 
 
 def _followers(best: _Scored, units: Sequence[Unit], kinds: frozenset[str]) -> list[Unit]:
@@ -582,6 +635,7 @@ def compose_answer(
     unknown_weight: float = 0.0,
     followup: bool = False,
     max_units: int = 3,
+    semantic: Semantic | None = None,
 ) -> Answer:
     """Answer from ``passages`` (best first), or abstain and still return them.
 
@@ -590,7 +644,8 @@ def compose_answer(
     if not passages:
         return Answer(question=question, text=NO_MATCH_TEXT, abstained=True, followup=followup)
     choice = choose_units(
-        passages, question_terms, weights, kinds, own_terms, unknown_weight, max_units
+        passages, question_terms, weights, kinds, own_terms, unknown_weight, max_units,
+        semantic,
     )
     confidence = choice.confidence if choice is not None else 0.0
     if choice is None or confidence < threshold:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.answer import compose_answer
+from index.answer import Semantic, compose_answer
 from index.chunking import ChunkingConfig, chunk_document, indexed_text
 from index.errors import QuestionError
 from index.loaders import (
@@ -57,7 +58,7 @@ class EngineConfig(BaseModel):
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="units in an answer")
     semantic_weight: float = Field(
-        0.5,
+        0.4,
         ge=0.0,
         le=1.0,
         description="share of BM25 in a passage's fused score when the index has chunk "
@@ -243,10 +244,17 @@ class Engine:
         """The ``k`` best passages that share a word with the question, best first."""
         return self._retrieve(self.query(question, history), k)
 
-    def _retrieve(self, query: Query, k: int | None) -> list[Passage]:
+    def _retrieve(
+        self, query: Query, k: int | None, semantic: Semantic | None = None
+    ) -> list[Passage]:
         k = self.config.k if k is None else k
         if self.index.vectors is not None:
-            return self._retrieve_fused(query, k, self.index.vectors)
+            vectors = self.index.vectors
+            question = (
+                semantic.question if semantic is not None
+                else vectors.embed_question(query.text)
+            )  # fmt: skip
+            return self._retrieve_fused(query, k, vectors, question)
         hits = self.index.scorer.top_k(query.terms, k, query.weights)
         return self.mark_stale([self._passage(query, c, score) for c, score in hits])
 
@@ -259,7 +267,9 @@ class Engine:
         )
         return Passage.from_chunk(self.index.chunks[chunk_id], score, matched, similarity)
 
-    def _retrieve_fused(self, query: Query, k: int, vectors: ChunkVectors) -> list[Passage]:
+    def _retrieve_fused(
+        self, query: Query, k: int, vectors: ChunkVectors, question: np.ndarray
+    ) -> list[Passage]:
         """BM25 and the semantic similarity fused (``index.semantic.vectors.fuse``): a
         passage that shares no word with the question can be found by its meaning. A
         passage's ``score`` stays its BM25 score (what ``explain`` adds up); the order is
@@ -268,7 +278,7 @@ class Engine:
 
         depth = max(k, FUSION_DEPTH)
         hits = self.index.scorer.top_k(query.terms, depth, query.weights)
-        sims = vectors.similarities(vectors.embed_question(query.text))
+        sims = vectors.similarities(question)
         passages = []
         for found in fuse(hits, sims, k, self.config.semantic_weight, depth):
             score = found.bm25 if found.bm25 is not None else self._bm25(query, found.chunk_id)
@@ -309,7 +319,11 @@ class Engine:
     def ask(self, question: str, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """Retrieve, then answer verbatim from the passages or abstain."""
         query = self.query(question, history)
-        passages = self._retrieve(query, k)
+        semantic = None
+        if self.index.vectors is not None:
+            vectors = self.index.vectors
+            semantic = Semantic(vectors.embed_question(query.text), vectors.embed_texts)
+        passages = self._retrieve(query, k, semantic)
         return compose_answer(
             question,
             query.terms,
@@ -321,6 +335,7 @@ class Engine:
             unknown_weight=self.unknown_weight(query),
             followup=query.followup,
             max_units=self.config.max_answer_sentences,
+            semantic=semantic,
         )
 
     def informative_weights(self, query: Query) -> dict[str, float]:

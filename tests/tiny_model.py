@@ -18,7 +18,7 @@ PAD, UNK = "[PAD]", "[UNK]"
 # words with the same meaning, for the tests' documents and questions
 GROUPS: tuple[tuple[str, ...], ...] = (
     ("remove", "delete", "nuke", "wipe", "erase", "removing"),
-    ("environments", "environment", "venvs", "venv", "virtualenvs"),
+    ("environments", "environment", "venvs", "venv", "virtualenvs", "virtualenv"),
     ("telemetry", "tracking", "analytics", "metrics"),
     ("disable", "off", "stop", "disabling"),
     ("python", "interpreter"),
@@ -47,7 +47,7 @@ def write_tiny_model(folder: Path, groups: Sequence[Sequence[str]] = GROUPS) -> 
 
     dim = len(groups) + 1  # one direction per group, the last for words it does not know
     table = np.zeros((len(words), dim), dtype=np.float32)
-    table[vocab[UNK], dim - 1] = 0.5
+    table[vocab[UNK], dim - 1] = 0.05  # faint: the known words of a text decide
     for g, group in enumerate(groups):
         for w in group:
             table[vocab[w], g] = 1.0

@@ -241,6 +241,13 @@ def _warn_missing_sources(questions: Sequence[EvalQuestion], engine: Engine, doc
     )
 
 
+def _semantic_note(settings: Settings) -> str:
+    """What the title says of the semantic layer, when it is on."""
+    if not settings.semantic:
+        return ""
+    return f", semantic: {settings.semantic_model} (BM25 weight {settings.semantic_weight:g})"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -310,7 +317,7 @@ def _cmd_questions(
         f"docqa eval {args.questions} — {_count(len(results), 'question')} "
         f"({sum(not r.unanswerable for r in results)} answerable), "
         f"{_count(len(index.sources()), 'document')}, {_count(len(index.chunks), 'chunk')}, "
-        f"k={k}"
+        f"k={k}{_semantic_note(settings)}"
     )
     prev_metrics = previous.get("metrics") if previous else None
     if args.json:
@@ -364,6 +371,7 @@ def _cmd_beir(args: argparse.Namespace, settings: Settings) -> int:
         f"docqa eval --beir {args.beir} — {len(results)} judged queries, "
         f"{len(documents)} documents, {len(engine.index.chunks)} chunks "
         f"(chunk size {settings.chunk_size}, overlap {settings.chunk_overlap})"
+        f"{_semantic_note(settings)}"
     )
     if args.json:
         payload = {
@@ -414,7 +422,7 @@ def _cmd_calibrate(
     if args.json:
         payload = {
             "chosen": chosen.threshold,
-            "current": settings.abstain_threshold,
+            "current": settings.effective_threshold,
             "sweep": [{**vars(r), "right": r.right} for r in rows],
             "sets": {name: {**vars(r), "right": r.right} for name, r in at_chosen.items()},
             "held_out": [vars(c) for c in checks],
@@ -422,7 +430,8 @@ def _cmd_calibrate(
         print(json.dumps(payload))
     else:
         text = format_calibration(
-            rows, chosen, settings.abstain_threshold, total, checks, at_chosen
+            rows, chosen, settings.effective_threshold, total, checks, at_chosen,
+            settings.threshold_setting,
         )
         print(printable(text))
     return 0

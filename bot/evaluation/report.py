@@ -201,9 +201,11 @@ def format_calibration(
     n_questions: int,
     held_out: Sequence[HeldOut] = (),
     per_set: Mapping[str, SweepRow] | None = None,
+    setting: str = "DOCQA_ABSTAIN_THRESHOLD",
 ) -> str:
     """The sweep table, the chosen threshold (and how each set does at it when there are
-    several), the current setting's count and the held-out checks."""
+    several), the current setting's count and the held-out checks. ``setting`` names the
+    threshold in force (the semantic layer has its own)."""
     header = ["threshold", "right", "answered ok", "abstained ok", "wrong answer",
               "missed", "answered unanswerable", ""]  # fmt: skip
     table_rows = [
@@ -228,7 +230,7 @@ def format_calibration(
             )
     now = next((r for r in rows if abs(r.threshold - current) < 1e-9), None)
     if now is not None:
-        lines.append(f"current DOCQA_ABSTAIN_THRESHOLD={current:g}: {now.right} right")
+        lines.append(f"current {setting}={current:g}: {now.right} right")
     for check in held_out:
         other = "the other half" if check.fit_on.endswith("items") else "the set left out"
         lines.append(
@@ -236,5 +238,5 @@ def format_calibration(
             f"{check.right} of {check.total} right on {other} "
             f"(the best any threshold gets there: {check.best_possible})"
         )
-    lines.append(f"set it with DOCQA_ABSTAIN_THRESHOLD={chosen.threshold:g} in .env")
+    lines.append(f"set it with {setting}={chosen.threshold:g} in .env")
     return "\n".join(lines)

@@ -71,7 +71,9 @@ def locate_model(spec: str, download: Callable[[str, str], Path] | None = None) 
                 )
             model = found[0]
         return _files(path.name or str(path), model, path)
-    if path.suffix == ".onnx" or os.sep in spec or spec.startswith("."):
+    # a repository id is OWNER/NAME; anything else that is not there is a missing path
+    hub_id = spec.count("/") == 1 and not spec.startswith((".", "~")) and "\\" not in spec
+    if not hub_id or path.suffix == ".onnx":
         if not path.is_file():
             raise SemanticError(
                 f"the semantic model {spec} does not exist: set DOCQA_SEMANTIC_MODEL to a "

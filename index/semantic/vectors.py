@@ -63,6 +63,9 @@ class ChunkVectors:
     def embed_question(self, text: str) -> np.ndarray:
         return self.embedder.embed([text])[0]  # type: ignore[attr-defined, no-any-return]
 
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.embed(list(texts))  # type: ignore[attr-defined, no-any-return]
+
     def similarities(self, question: np.ndarray) -> np.ndarray:
         """The cosine similarity of every chunk to the question (``NO_SIMILARITY`` for a
         chunk without a vector)."""
