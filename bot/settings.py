@@ -85,9 +85,9 @@ class Settings(BaseModel):
         description="where the saved index is kept (default: the user's cache folder)",
     )
     k: int = Field(5, ge=1, le=100, description="passages retrieved and shown per question")
-    chunk_size: int = Field(600, ge=50, le=20_000, description="largest chunk, in characters")
+    chunk_size: int = Field(800, ge=50, le=20_000, description="largest chunk, in characters")
     chunk_overlap: int = Field(
-        150, ge=0, description="characters of whole sentences a chunk repeats from the one before"
+        200, ge=0, description="characters of whole sentences a chunk repeats from the one before"
     )
     abstain_threshold: float = Field(
         0.3, ge=0.0, le=1.0, description="answer only when the answer's confidence (the share "

@@ -26,9 +26,9 @@ class ChunkingConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    chunk_size: int = Field(600, ge=50, le=20_000, description="largest chunk, in characters")
+    chunk_size: int = Field(800, ge=50, le=20_000, description="largest chunk, in characters")
     chunk_overlap: int = Field(
-        150, ge=0, description="characters of whole sentences repeated from the chunk before"
+        200, ge=0, description="characters of whole sentences repeated from the chunk before"
     )
 
     @model_validator(mode="after")

@@ -29,7 +29,7 @@ def test_sentence_split_keeps_abbreviations_initials_and_decimals() -> None:
 
 def test_seed_chunks_line_ranges_and_spans() -> None:
     docs = load_documents(SEEDS).documents
-    chunks = chunk_documents(docs, ChunkingConfig())
+    chunks = chunk_documents(docs, ChunkingConfig(chunk_size=600, chunk_overlap=150))
     assert [(c.id, c.source, c.start_line, c.end_line, c.start, c.end) for c in chunks] == [
         (0, SEED_FILE, 1, 6, 0, 597),
         (1, SEED_FILE, 6, 8, 530, 923),

@@ -22,13 +22,10 @@ def test_ask_prints_the_answer_then_cited_passages(capsys: pytest.CaptureFixture
         "original mission. [1] He even offered to buy OpenAI for $97.4 billion, but CEO Sam "
         "Altman rejected the offer. [1]\n"
         "\n"
-        f"[1] {SEED_FILE}:11-14\n"
-        "    This has sparked criticism, with some users preferring cheaper alternatives like "
-        "DeepSeek.\n"
-        "    Investors are pressuring OpenAI to shift toward a for-profit model, which has led "
-        "to legal battles. Elon Musk, a co-founder of OpenAI, has sued the company, accusing it "
-        "of betraying its original mission. He even offered to buy OpenAI for $97.4 billion, but "
-        "CEO Sam Altman rejected the offer.\n"
+        f"[1] {SEED_FILE}:12-14\n"
+        "    Elon Musk, a co-founder of OpenAI, has sued the company, accusing it of betraying "
+        "its original mission. He even offered to buy OpenAI for $97.4 billion, but CEO Sam "
+        "Altman rejected the offer.\n"
         "    Microsoft’s next steps remain unclear, but its actions suggest that it is preparing "
         "for an AI future with or without OpenAI.\n"
         "    📌Source : Windows Central\n"
@@ -45,17 +42,17 @@ def test_ask_json_is_one_object_of_the_documented_shape(
     assert data["abstained"] is True
     assert 0 < data["confidence"] < 0.3  # below the threshold it abstained at
     assert data["answer"] == "The documents do not answer this question."
-    assert [p["n"] for p in data["passages"]] == [1, 2, 3, 4, 5]
+    assert [p["n"] for p in data["passages"]] == [1, 2, 3, 4]  # the seed's every chunk
     first = data["passages"][0]
     assert list(first) == [
         "n", "source", "start_line", "end_line", "page", "heading", "score", "text"
     ]
     assert (first["source"], first["start_line"], first["end_line"], first["heading"]) == (
-        SEED_FILE, 1, 6, None,
+        SEED_FILE, 1, 7, None,
     )
     assert first["page"] is None  # not a PDF
     lines = (SEEDS / SEED_FILE).read_text(encoding="utf-8").split("\n")
-    assert first["text"] == "\n".join(lines[0:6])
+    assert first["text"] == "\n".join(lines[0:7])
 
 
 @pytest.mark.parametrize(
@@ -288,9 +285,9 @@ def test_ask_on_a_terminal_wraps_and_colours_unless_no_color(
         "offered to buy OpenAI for $97.4 billion, but CEO Sam Altman\n"
         "rejected the offer. [1]\n"
         "\n"
-        f"[1] {SEED_FILE}:11-14\n"
-        "    This has sparked criticism, with some users preferring\n"
-        "    cheaper alternatives like DeepSeek.\n"
+        f"[1] {SEED_FILE}:12-14\n"
+        "    Elon Musk, a co-founder of OpenAI, has sued the company,\n"
+        "    accusing it of betraying its original mission. He even\n"
     )
     assert "\x1b" not in out and max(len(line) for line in out.splitlines()) <= 60
     monkeypatch.delenv("NO_COLOR")

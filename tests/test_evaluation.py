@@ -256,7 +256,7 @@ def test_terminal_table_and_report(
     assert _eval(str(qset), "-k", "2", "--report", str(report)) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0] == f"docqa eval {qset} — 3 questions (2 answerable), 1 document, 5 chunks, k=2"
+    assert lines[0] == f"docqa eval {qset} — 3 questions (2 answerable), 1 document, 4 chunks, k=2"
     assert lines[2:10] == [
         "metric             value  counted",
         "answer_accuracy    1.000  2/2",
@@ -362,17 +362,17 @@ def test_calibrate_prints_the_sweep(qset: Path, capsys: pytest.CaptureFixture[st
                               "answer", "missed", "answered", "unanswerable"]  # fmt: skip
     rows = {line.split()[0]: line.split()[1:] for line in out[2:53]}
     # "When was Microsoft founded?" shares only "Microsoft" with the documents: its
-    # confidence is 0.035, so it is answered at 0 and 0.02 and abstained from 0.04; the
-    # offer question (0.76: "offer" and "OpenAI" stand in the sentence before the amount)
-    # is answered up to 0.76; "Who sued OpenAI?" holds every word
+    # confidence is 0.046, so it is answered up to 0.04 and abstained from 0.06; the
+    # offer question (0.83: "offer" and "OpenAI" stand in the sentence before the amount)
+    # is answered up to 0.82; "Who sued OpenAI?" holds every word
     assert rows["0.00"] == ["2", "2", "0", "0", "0", "1"]
-    assert rows["0.02"] == ["2", "2", "0", "0", "0", "1"]
-    assert rows["0.04"] == ["3", "2", "1", "0", "0", "0"]
-    assert rows["0.76"] == ["3", "2", "1", "0", "0", "0"]
-    assert rows["0.78"] == ["2", "1", "1", "0", "1", "0"]
-    # best from 0.04 to 0.76: the middle of those 37 values is 0.40
-    assert rows["0.40"] == ["3", "2", "1", "0", "0", "0", "←", "best"]
-    assert "best: 0.40 (3 of 3 decisions right; ties go to the middle of the longest run of " \
+    assert rows["0.04"] == ["2", "2", "0", "0", "0", "1"]
+    assert rows["0.06"] == ["3", "2", "1", "0", "0", "0"]
+    assert rows["0.82"] == ["3", "2", "1", "0", "0", "0"]
+    assert rows["0.84"] == ["2", "1", "1", "0", "1", "0"]
+    # best from 0.06 to 0.82: the middle of those 39 values is 0.44
+    assert rows["0.44"] == ["3", "2", "1", "0", "0", "0", "←", "best"]
+    assert "best: 0.44 (3 of 3 decisions right; ties go to the middle of the longest run of " \
         "best values)" in out
 
 

@@ -48,7 +48,7 @@ def test_log_level_in_any_case(
 ) -> None:
     monkeypatch.setenv("DOCQA_LOG_LEVEL", "info")
     assert _ask("--docs", str(SEEDS)) == 0
-    assert capsys.readouterr().err.startswith("docqa: built the index: 1 document, 5 chunks in ")
+    assert capsys.readouterr().err.startswith("docqa: built the index: 1 document, 4 chunks in ")
 
 
 def test_a_bad_discord_setting_does_not_stop_docqa_ask(
@@ -77,11 +77,11 @@ def test_a_bad_discord_setting_does_not_stop_docqa_ask(
 def test_a_check_of_two_settings_reads_without_pydantic_noise(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DOCQA_CHUNK_OVERLAP", "700")
+    monkeypatch.setenv("DOCQA_CHUNK_OVERLAP", "900")
     assert _ask("--docs", str(SEEDS)) == 2
     assert capsys.readouterr().err == (
-        "docqa: invalid setting: DOCQA_CHUNK_OVERLAP (700) must be smaller than "
-        "DOCQA_CHUNK_SIZE (600)\n"
+        "docqa: invalid setting: DOCQA_CHUNK_OVERLAP (900) must be smaller than "
+        "DOCQA_CHUNK_SIZE (800)\n"
     )
 
 
